@@ -1,0 +1,174 @@
+//! Configuration: every environment variable Mercado reads, with its default, read once at
+//! start-up into a [`Config`].
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `DATABASE_URL` | `mercado.db` | a file path or `sqlite://path` (SQLite, created if missing), or `postgres://...` / `postgresql://...` |
+//! | `MERCADO_BIND` | `127.0.0.1:8080` | the address to listen on |
+//! | `MERCADO_POOL_SIZE` | 8 | connections in the r2d2 pool |
+//! | `MERCADO_POOL_TIMEOUT_MS` | 5000 | how long a request waits for a pooled connection before a 503 |
+//! | `MERCADO_SEED_DEMO` | `true` | on `serve`, load a small demo shop when there are no customers |
+//! | `MERCADO_N_PLUS_ONE_THRESHOLD` | 10 | repetitions of one statement in one request that count as an N+1 |
+//! | `MERCADO_DEBUG_ENDPOINTS` | `true` on a loopback bind address, else `false` | serve `/_debug/queries` |
+//! | `RUST_LOG` | `info` | log filter; `RUST_LOG=mercado::sql=debug` logs every statement |
+//!
+//! `main` loads a `.env` file into the environment before anything reads it (see `.env.example`).
+
+use std::net::ToSocketAddrs;
+use std::time::Duration;
+
+pub const DEFAULT_DATABASE_URL: &str = "mercado.db";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// A real deployment sizes the pool from load tests; 8 is plenty for a 2-core teaching machine.
+pub const DEFAULT_POOL_SIZE: u32 = 8;
+pub const DEFAULT_POOL_TIMEOUT_MS: u64 = 5000;
+pub const DEFAULT_SEED_DEMO: bool = true;
+pub const DEFAULT_N_PLUS_ONE_THRESHOLD: usize = 10;
+
+/// Everything the service needs to know about its surroundings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub bind: String,
+    pub pool_size: u32,
+    pub pool_timeout: Duration,
+    pub seed_demo: bool,
+    pub n_plus_one_threshold: usize,
+    pub debug_endpoints: bool,
+}
+
+/// A variable that is set but cannot be understood. Start-up stops with this message.
+#[derive(Debug, thiserror::Error)]
+#[error("{name}={value:?} is not valid: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub value: String,
+    pub reason: &'static str,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can configure without touching the environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let bind = lookup("MERCADO_BIND").unwrap_or_else(|| DEFAULT_BIND.to_string());
+        // `/_debug/queries` shows SQL text, so it is on by default only where no one else can reach it.
+        let debug_default = is_loopback(&bind);
+        Ok(Config {
+            database_url: lookup("DATABASE_URL")
+                .filter(|url| !url.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string()),
+            pool_size: parse(&lookup, "MERCADO_POOL_SIZE", DEFAULT_POOL_SIZE, |n| *n >= 1)?,
+            pool_timeout: Duration::from_millis(parse(
+                &lookup,
+                "MERCADO_POOL_TIMEOUT_MS",
+                DEFAULT_POOL_TIMEOUT_MS,
+                |ms| *ms >= 1,
+            )?),
+            seed_demo: parse_bool(&lookup, "MERCADO_SEED_DEMO", DEFAULT_SEED_DEMO)?,
+            n_plus_one_threshold: parse(
+                &lookup,
+                "MERCADO_N_PLUS_ONE_THRESHOLD",
+                DEFAULT_N_PLUS_ONE_THRESHOLD,
+                |n| *n >= 2,
+            )?,
+            debug_endpoints: parse_bool(&lookup, "MERCADO_DEBUG_ENDPOINTS", debug_default)?,
+            bind,
+        })
+    }
+}
+
+fn parse<T: std::str::FromStr>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+    valid: impl Fn(&T) -> bool,
+) -> Result<T, ConfigError> {
+    let Some(value) = lookup(name) else {
+        return Ok(default);
+    };
+    match value.trim().parse::<T>() {
+        Ok(parsed) if valid(&parsed) => Ok(parsed),
+        _ => Err(ConfigError {
+            name,
+            value,
+            reason: "expected a positive whole number in range",
+        }),
+    }
+}
+
+fn parse_bool(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    let Some(value) = lookup(name) else {
+        return Ok(default);
+    };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError {
+            name,
+            value,
+            reason: "expected true or false",
+        }),
+    }
+}
+
+/// True when every address `bind` resolves to is a loopback address.
+fn is_loopback(bind: &str) -> bool {
+    match bind.to_socket_addrs() {
+        Ok(addrs) => {
+            let addrs: Vec<_> = addrs.collect();
+            !addrs.is_empty() && addrs.iter().all(|addr| addr.ip().is_loopback())
+        }
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.to_string())
+        })
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let cfg = config(&[]).unwrap();
+        assert_eq!(cfg.database_url, "mercado.db");
+        assert_eq!(cfg.bind, "127.0.0.1:8080");
+        assert_eq!(cfg.pool_size, 8);
+        assert_eq!(cfg.pool_timeout, Duration::from_secs(5));
+        assert!(cfg.seed_demo);
+        assert_eq!(cfg.n_plus_one_threshold, 10);
+        assert!(cfg.debug_endpoints, "loopback bind turns debug endpoints on");
+    }
+
+    #[test]
+    fn debug_endpoints_default_off_on_a_public_address() {
+        assert!(!config(&[("MERCADO_BIND", "0.0.0.0:8080")]).unwrap().debug_endpoints);
+        let forced = config(&[
+            ("MERCADO_BIND", "0.0.0.0:8080"),
+            ("MERCADO_DEBUG_ENDPOINTS", "true"),
+        ]);
+        assert!(forced.unwrap().debug_endpoints);
+    }
+
+    #[test]
+    fn a_bad_value_names_the_variable() {
+        let err = config(&[("MERCADO_POOL_SIZE", "lots")]).unwrap_err();
+        assert!(err.to_string().starts_with("MERCADO_POOL_SIZE=\"lots\""));
+        assert!(config(&[("MERCADO_POOL_SIZE", "0")]).is_err());
+        assert!(config(&[("MERCADO_SEED_DEMO", "maybe")]).is_err());
+    }
+}

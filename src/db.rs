@@ -1,0 +1,278 @@
+//! The database layer: one connection type for two backends, the pool, what every new
+//! connection is told, the embedded migrations, write transactions, and [`run`], the one door
+//! through which async handlers reach synchronous Diesel.
+//!
+//! The lesson here is the textbook's Session, taken apart. SQLAlchemy's Session bundles a
+//! connection, a transaction and an identity map. Diesel has no Session: a query runs on the
+//! `&mut DbConnection` you hand it, a transaction is the closure you pass to
+//! [`write_transaction`], and there is no identity map (loading customer 5 twice gives two
+//! independent structs, and nothing is written back unless you write it).
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::R2D2Connection;
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::querylog::{QueryLog, Recorder};
+
+/// One connection type for the whole app; `DATABASE_URL` picks the variant at run time.
+///
+/// Diesel's `MultiConnection` derive forwards loads, single-row inserts, updates, deletes, joins,
+/// `sql_query` and transactions to whichever backend is inside. A few statements do not go
+/// through it (multi-row inserts, `copy_from`, `on_conflict`): for those, [`per_backend!`]
+/// matches on the variant and runs the same Diesel code against the concrete connection.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Runs one Diesel expression against whichever concrete connection is inside a
+/// `&mut DbConnection`. The expression is written once and compiled twice, once per backend.
+///
+/// ```ignore
+/// let rows = per_backend!(conn, |c| diesel::insert_into(order_items::table).values(&items).execute(c))?;
+/// ```
+#[macro_export]
+macro_rules! per_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgresql($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
+/// Which database a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgresql,
+}
+
+impl Backend {
+    /// The name `/health` reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgresql => "postgresql",
+        }
+    }
+}
+
+impl DbConnection {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConnection::Postgresql(_) => Backend::Postgresql,
+            DbConnection::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+/// A parsed `DATABASE_URL`: the backend and what to hand its driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbTarget {
+    pub backend: Backend,
+    /// A libpq URL for PostgreSQL, a file path for SQLite.
+    pub location: String,
+}
+
+impl DbTarget {
+    /// `postgres://` and `postgresql://` select PostgreSQL; `sqlite://path` or a bare path
+    /// selects SQLite. Any other scheme is refused rather than taken for a file name.
+    pub fn parse(url: &str) -> Result<DbTarget, String> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DbTarget {
+                backend: Backend::Postgresql,
+                location: url.to_string(),
+            });
+        }
+        let path = url.strip_prefix("sqlite://").unwrap_or(url);
+        if let Some((scheme, _)) = path.split_once("://") {
+            return Err(format!(
+                "unsupported database URL scheme {scheme:?}: use a file path, sqlite://path or postgres://..."
+            ));
+        }
+        if path.is_empty() {
+            return Err("the SQLite database path is empty".to_string());
+        }
+        Ok(DbTarget {
+            backend: Backend::Sqlite,
+            location: path.to_string(),
+        })
+    }
+}
+
+/// What every SQLite connection is told when it opens:
+/// - `foreign_keys = ON`: SQLite does not enforce foreign keys unless asked, per connection;
+/// - `journal_mode = WAL`: readers do not block the writer, nor it them;
+/// - `busy_timeout = 5000`: a writer waits up to 5 s for the lock instead of failing at once;
+/// - `synchronous = NORMAL`: with WAL, durable at every checkpoint and much faster than FULL.
+const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
+                              PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;";
+
+/// Opens one connection and prepares it. Used by the pool and by `mercado migrate`.
+pub fn establish(target: &DbTarget) -> Result<DbConnection, diesel::r2d2::Error> {
+    use diesel::r2d2::Error;
+    match target.backend {
+        Backend::Postgresql => PgConnection::establish(&target.location)
+            .map(DbConnection::Postgresql)
+            .map_err(Error::ConnectionError),
+        Backend::Sqlite => {
+            let mut conn =
+                SqliteConnection::establish(&target.location).map_err(Error::ConnectionError)?;
+            conn.batch_execute(SQLITE_PRAGMAS)
+                .map_err(Error::QueryError)?;
+            Ok(DbConnection::Sqlite(conn))
+        }
+    }
+}
+
+/// The pool's connection factory.
+///
+/// Diesel ships `r2d2::ConnectionManager<C>`, but for a `MultiConnection` it tries each backend
+/// in turn and reports only "Invalid connection url for multiconnection" when PostgreSQL is
+/// down. This manager picks the backend from the URL scheme instead, so the user sees libpq's
+/// own reason ("Connection refused", "database ... does not exist").
+#[derive(Debug, Clone)]
+pub struct DbManager {
+    target: DbTarget,
+}
+
+impl r2d2::ManageConnection for DbManager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        establish(&self.target)
+    }
+
+    /// r2d2 calls this on every checkout, so a connection that died while idle (a PostgreSQL
+    /// restart) is replaced before a request sees it: the service heals itself.
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+pub type DbPool = r2d2::Pool<DbManager>;
+pub type PooledConnection = r2d2::PooledConnection<DbManager>;
+
+/// Builds the pool without opening a connection: start-up has already proven the database
+/// reachable (it ran the migrations), and a database that goes away later shows up as 503s
+/// until it comes back, not as a crash.
+pub fn build_pool(target: &DbTarget, config: &Config) -> DbPool {
+    r2d2::Pool::builder()
+        .max_size(config.pool_size)
+        // One warm connection; the rest open on demand. r2d2 keeps retrying in the background.
+        .min_idle(Some(1))
+        .connection_timeout(config.pool_timeout)
+        .build_unchecked(DbManager {
+            target: target.clone(),
+        })
+}
+
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// Runs every pending migration of the connection's backend; returns the versions it applied.
+pub fn migrate(conn: &mut DbConnection) -> Result<Vec<String>, MigrationError> {
+    let applied = match conn {
+        DbConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| MigrationError(e.to_string()))?;
+    Ok(applied.iter().map(|v| v.to_string()).collect())
+}
+
+/// Reverts every applied migration (newest first). Used by the schema tests to prove that
+/// each `down.sql` undoes its `up.sql`.
+pub fn revert_all(conn: &mut DbConnection) -> Result<(), MigrationError> {
+    match conn {
+        DbConnection::Postgresql(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS).map(drop),
+        DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(drop),
+    }
+    .map_err(|e| MigrationError(e.to_string()))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("migration failed: {0}")]
+pub struct MigrationError(String);
+
+/// Runs `f` in a transaction that is allowed to write: commit when it returns `Ok`, roll back
+/// when it returns `Err`. Nothing of a failed write is left behind.
+///
+/// On SQLite the transaction starts with `BEGIN IMMEDIATE`, which takes the write lock up
+/// front. A plain (deferred) `BEGIN` reads first and asks for the lock at the first write; when
+/// two such transactions meet, SQLite cannot wait its way out (one would have to drop what it
+/// read) and fails at once with "database is locked", busy timeout or not. Taking the lock at
+/// `BEGIN` turns that into an orderly queue behind `busy_timeout`.
+///
+/// `f` receives the `DbConnection` itself, so nested `conn.transaction(...)` calls inside it
+/// become savepoints, exactly as with `Connection::transaction`.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return conn.transaction(f);
+    };
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    // The `MultiConnection` keeps its transaction state inside the SQLite connection, so
+    // commit and rollback through `conn` see the transaction begun above.
+    match f(conn) {
+        Ok(value) => {
+            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(err) => {
+            <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
+            Err(err)
+        }
+    }
+}
+
+/// Runs `f` with a pooled connection on Tokio's blocking thread pool and returns its result.
+///
+/// Diesel is synchronous: both `pool.get()` (which may wait up to `MERCADO_POOL_TIMEOUT_MS` for
+/// a free connection) and every query block the calling thread. Running them on an async worker
+/// would stall every other request that worker serves, so every handler goes through here.
+/// Each statement `f` runs is recorded in `log`, which becomes the response's `X-Query-Count`.
+pub async fn run<T, F>(pool: &DbPool, log: &QueryLog, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    let log = log.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn: PooledConnection = pool.get()?;
+        // Installed after checkout, so the connection's own set-up (PRAGMAs, r2d2's validity
+        // check) is not counted against the request.
+        conn.set_instrumentation(Recorder::new(log));
+        let result = f(&mut conn);
+        conn.set_instrumentation(diesel::connection::get_default_instrumentation());
+        result
+    })
+    .await
+    .map_err(|join| ApiError::internal(format!("database task failed: {join}")))?
+}
+
+/// The most bind parameters one statement may carry: PostgreSQL's wire protocol counts them in
+/// 16 bits; the bundled SQLite is built with `SQLITE_MAX_VARIABLE_NUMBER` = 32,766.
+pub fn max_binds(backend: Backend) -> usize {
+    match backend {
+        Backend::Postgresql => 65_535,
+        Backend::Sqlite => 32_766,
+    }
+}

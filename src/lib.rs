@@ -1,0 +1,22 @@
+//! Mercado: the textbook's shop as a REST API on Diesel, where each group of endpoints runs one
+//! ORM lesson.
+//!
+//! Read it in this order:
+//! - [`schema`]: the tables, as `diesel print-schema` writes them;
+//! - [`db`]: one connection type for SQLite and PostgreSQL, the pool, transactions, [`db::run`];
+//! - [`models`]: row structs and the queries on them (CRUD, `belonging_to` + `grouped_by`);
+//! - [`querylog`]: counting and logging every statement, the `echo=True` of this service;
+//! - [`routes`] and [`app`]: HTTP in, model call, HTTP out;
+//! - [`error`]: every failure as problem+json;
+//! - [`config`], [`commands`]: the environment and the command line.
+
+pub mod app;
+pub mod commands;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod models;
+pub mod querylog;
+pub mod routes;
+pub mod schema;
+pub mod validate;

@@ -1,0 +1,392 @@
+//! Orders and their items. Shows `belonging_to` + `grouped_by` for loading the items of a whole
+//! page of orders in one more statement (Diesel's answer to SQLAlchemy's `selectinload`), and
+//! placing an order as one transaction.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::{self, DbConnection};
+use crate::error::ApiError;
+use crate::models::{now, rfc3339, Customer, Page};
+use crate::per_backend;
+use crate::schema::{order_items, orders, products};
+
+/// The five states of an order and the moves between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderStatus {
+    Pending,
+    Paid,
+    Shipped,
+    Delivered,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 5] = [
+        OrderStatus::Pending,
+        OrderStatus::Paid,
+        OrderStatus::Shipped,
+        OrderStatus::Delivered,
+        OrderStatus::Cancelled,
+    ];
+
+    /// The text stored in `orders.status` (the column's CHECK lists the same five).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "pending",
+            OrderStatus::Paid => "paid",
+            OrderStatus::Shipped => "shipped",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<OrderStatus> {
+        OrderStatus::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// The status machine. Everything not listed, staying put included, is forbidden.
+    pub fn can_move_to(self, to: OrderStatus) -> bool {
+        use OrderStatus::*;
+        matches!(
+            (self, to),
+            (Pending, Paid)
+                | (Pending, Cancelled)
+                | (Paid, Shipped)
+                | (Paid, Cancelled)
+                | (Shipped, Delivered)
+        )
+    }
+}
+
+impl fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Associations)]
+#[diesel(table_name = orders, primary_key(order_id), belongs_to(Customer))]
+pub struct Order {
+    pub order_id: i64,
+    pub customer_id: i64,
+    pub status: String,
+    pub placed_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Associations)]
+#[diesel(table_name = order_items, primary_key(order_item_id), belongs_to(Order))]
+pub struct OrderItem {
+    pub order_item_id: i64,
+    pub order_id: i64,
+    pub product_id: i64,
+    pub quantity: i32,
+    pub unit_price_cents: i64,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = orders)]
+struct NewOrder<'a> {
+    customer_id: i64,
+    status: &'a str,
+    placed_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = order_items)]
+struct NewOrderItem {
+    order_id: i64,
+    product_id: i64,
+    quantity: i32,
+    unit_price_cents: i64,
+}
+
+/// One line of an order being placed: which product, how many. The price is not the
+/// client's to say: it is copied from the product.
+#[derive(Debug, Clone, Copy)]
+pub struct NewOrderLine {
+    pub product_id: i64,
+    pub quantity: i32,
+}
+
+/// The API's shape of an order: the row, its items, and the totals computed from them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OrderWithItems {
+    pub order_id: i64,
+    pub customer_id: i64,
+    pub status: String,
+    #[serde(with = "rfc3339")]
+    pub placed_at: NaiveDateTime,
+    pub items: Vec<ItemLine>,
+    pub total_cents: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ItemLine {
+    pub order_item_id: i64,
+    pub product_id: i64,
+    pub quantity: i32,
+    pub unit_price_cents: i64,
+    pub line_total_cents: i64,
+}
+
+impl OrderWithItems {
+    fn new(order: Order, items: Vec<OrderItem>) -> OrderWithItems {
+        let items: Vec<ItemLine> = items
+            .into_iter()
+            .map(|item| ItemLine {
+                order_item_id: item.order_item_id,
+                product_id: item.product_id,
+                quantity: item.quantity,
+                unit_price_cents: item.unit_price_cents,
+                line_total_cents: i64::from(item.quantity) * item.unit_price_cents,
+            })
+            .collect();
+        OrderWithItems {
+            order_id: order.order_id,
+            customer_id: order.customer_id,
+            status: order.status,
+            placed_at: order.placed_at,
+            total_cents: items.iter().map(|i| i.line_total_cents).sum(),
+            items,
+        }
+    }
+}
+
+/// Filters of `GET /orders`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OrderFilter {
+    pub customer_id: Option<i64>,
+    pub status: Option<OrderStatus>,
+}
+
+impl Order {
+    pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Order>> {
+        orders::table
+            .find(id)
+            .select(Order::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn page(
+        conn: &mut DbConnection,
+        filter: OrderFilter,
+        page: Page,
+    ) -> QueryResult<Vec<Order>> {
+        let mut query = orders::table
+            .select(Order::as_select())
+            .filter(orders::order_id.gt(page.after))
+            .order(orders::order_id)
+            .limit(page.limit)
+            .into_boxed();
+        if let Some(customer_id) = filter.customer_id {
+            query = query.filter(orders::customer_id.eq(customer_id));
+        }
+        if let Some(status) = filter.status {
+            query = query.filter(orders::status.eq(status.as_str()));
+        }
+        query.load(conn)
+    }
+
+    /// Every order of one customer, by id: `Order::belonging_to(&customer)` is
+    /// `WHERE customer_id = $1`, derived from the `belongs_to(Customer)` above.
+    pub fn of_customer(conn: &mut DbConnection, customer: &Customer) -> QueryResult<Vec<Order>> {
+        Order::belonging_to(customer)
+            .select(Order::as_select())
+            .order(orders::order_id)
+            .load(conn)
+    }
+
+    /// Attaches the items to a list of orders with one extra statement, however many orders
+    /// there are: `OrderItem::belonging_to(&orders)` is `WHERE order_id IN (...)`, and
+    /// `grouped_by(&orders)` sorts the items into one `Vec` per order, in the orders' order.
+    ///
+    /// The id list becomes bind parameters, and each backend caps those per statement, so a very
+    /// long list is loaded in chunks: one statement per chunk, never one per order.
+    pub fn with_items(
+        conn: &mut DbConnection,
+        orders: Vec<Order>,
+    ) -> QueryResult<Vec<OrderWithItems>> {
+        if orders.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut items = Vec::new();
+        for chunk in orders.chunks(db::max_binds(conn.backend())) {
+            items.extend(
+                OrderItem::belonging_to(chunk)
+                    .select(OrderItem::as_select())
+                    .order(order_items::order_item_id)
+                    .load(conn)?,
+            );
+        }
+        // Zip with the very slice given to grouped_by: the groups come back in its order.
+        let grouped = items.grouped_by(&orders);
+        Ok(orders
+            .into_iter()
+            .zip(grouped)
+            .map(|(order, items)| OrderWithItems::new(order, items))
+            .collect())
+    }
+
+    /// One order with its items, or `None`.
+    pub fn find_with_items(
+        conn: &mut DbConnection,
+        id: i64,
+    ) -> QueryResult<Option<OrderWithItems>> {
+        let Some(order) = Order::find(conn, id)? else {
+            return Ok(None);
+        };
+        Ok(Order::with_items(conn, vec![order])?.pop())
+    }
+
+    /// Places an order: the unit of work the textbook's Session gives you, spelled out.
+    ///
+    /// Everything happens in one write transaction: check the customer, load the products (one
+    /// statement for all of them) to copy their current prices, insert the order, insert all
+    /// its items in one multi-row `INSERT`. Any failure rolls the whole thing back, so a failed
+    /// order leaves no `orders` row and no `order_items` row behind.
+    ///
+    /// The lines have already passed the input rules (quantities, no product twice).
+    pub fn place(
+        conn: &mut DbConnection,
+        customer_id: i64,
+        lines: &[NewOrderLine],
+    ) -> Result<OrderWithItems, ApiError> {
+        db::write_transaction(conn, |conn| {
+            if !Customer::exists(conn, customer_id)? {
+                return Err(ApiError::unprocessable("customer_id", "does not exist"));
+            }
+            let ids: Vec<i64> = lines.iter().map(|l| l.product_id).collect();
+            let prices: HashMap<i64, i64> = products::table
+                .filter(products::product_id.eq_any(&ids))
+                .select((products::product_id, products::unit_price_cents))
+                .load::<(i64, i64)>(conn)?
+                .into_iter()
+                .collect();
+            let missing: Vec<_> = lines
+                .iter()
+                .enumerate()
+                .filter(|(_, line)| !prices.contains_key(&line.product_id))
+                .map(|(i, _)| {
+                    crate::error::FieldError::new(format!("items[{i}].product_id"), "does not exist")
+                })
+                .collect();
+            if !missing.is_empty() {
+                return Err(ApiError::Unprocessable(missing));
+            }
+
+            let order: Order = diesel::insert_into(orders::table)
+                .values(NewOrder {
+                    customer_id,
+                    status: OrderStatus::Pending.as_str(),
+                    placed_at: now(),
+                })
+                .returning(orders::all_columns)
+                .get_result(conn)?;
+            let rows: Vec<NewOrderItem> = lines
+                .iter()
+                .map(|line| NewOrderItem {
+                    order_id: order.order_id,
+                    product_id: line.product_id,
+                    quantity: line.quantity,
+                    unit_price_cents: prices[&line.product_id],
+                })
+                .collect();
+            // A multi-row INSERT does not go through the MultiConnection, so it is written once
+            // and compiled per backend.
+            let mut items: Vec<OrderItem> = per_backend!(conn, |c| {
+                diesel::insert_into(order_items::table)
+                    .values(&rows)
+                    .returning(OrderItem::as_returning())
+                    .get_results(c)
+            })?;
+            items.sort_by_key(|item| item.order_item_id);
+            Ok(OrderWithItems::new(order, items))
+        })
+    }
+
+    /// Moves an order to another status if the status machine allows it; `Ok(None)` when there
+    /// is no such order.
+    ///
+    /// The `UPDATE` repeats the status it checked (`WHERE status = $from`), so a concurrent
+    /// request that moved the order first makes this one change nothing and answer 409, instead
+    /// of both "winning".
+    pub fn change_status(
+        conn: &mut DbConnection,
+        id: i64,
+        to: OrderStatus,
+    ) -> Result<Option<OrderWithItems>, ApiError> {
+        db::write_transaction(conn, |conn| {
+            let Some(order) = Order::find(conn, id)? else {
+                return Ok(None);
+            };
+            let from = OrderStatus::parse(&order.status).ok_or_else(|| {
+                ApiError::internal(format!("order {id} has unknown status {}", order.status))
+            })?;
+            if !from.can_move_to(to) {
+                return Err(ApiError::conflict(format!(
+                    "order {id} is {from} and cannot become {to}"
+                )));
+            }
+            let updated: Option<Order> = diesel::update(
+                orders::table
+                    .find(id)
+                    .filter(orders::status.eq(from.as_str())),
+            )
+            .set(orders::status.eq(to.as_str()))
+            .returning(orders::all_columns)
+            .get_result(conn)
+            .optional()?;
+            let Some(updated) = updated else {
+                return Err(ApiError::conflict(format!(
+                    "order {id} changed status while this request ran; read it again"
+                )));
+            };
+            Ok(Order::with_items(conn, vec![updated])?.pop())
+        })
+    }
+
+    /// Deletes an order; its items go with it (`ON DELETE CASCADE`). `false` when there was none.
+    pub fn delete(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
+        let deleted = diesel::delete(orders::table.find(id)).execute(conn)?;
+        Ok(deleted == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_status_machine_allows_exactly_five_moves() {
+        let allowed: Vec<(OrderStatus, OrderStatus)> = OrderStatus::ALL
+            .into_iter()
+            .flat_map(|from| OrderStatus::ALL.into_iter().map(move |to| (from, to)))
+            .filter(|(from, to)| from.can_move_to(*to))
+            .collect();
+        use OrderStatus::*;
+        assert_eq!(
+            allowed,
+            vec![
+                (Pending, Paid),
+                (Pending, Cancelled),
+                (Paid, Shipped),
+                (Paid, Cancelled),
+                (Shipped, Delivered)
+            ]
+        );
+    }
+
+    #[test]
+    fn statuses_round_trip_through_text() {
+        for status in OrderStatus::ALL {
+            assert_eq!(OrderStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(OrderStatus::parse("Pending"), None);
+    }
+}
