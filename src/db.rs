@@ -144,6 +144,12 @@ pub struct DbManager {
     target: DbTarget,
 }
 
+impl DbManager {
+    pub fn new(target: DbTarget) -> DbManager {
+        DbManager { target }
+    }
+}
+
 impl r2d2::ManageConnection for DbManager {
     type Connection = DbConnection;
     type Error = diesel::r2d2::Error;
@@ -176,9 +182,7 @@ pub fn build_pool(target: &DbTarget, config: &Config) -> DbPool {
         // One warm connection; the rest open on demand. r2d2 keeps retrying in the background.
         .min_idle(Some(1))
         .connection_timeout(config.pool_timeout)
-        .build_unchecked(DbManager {
-            target: target.clone(),
-        })
+        .build_unchecked(DbManager::new(target.clone()))
 }
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");

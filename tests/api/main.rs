@@ -1,0 +1,14 @@
+//! The one integration test binary: every API behaviour, proven on SQLite and on PostgreSQL.
+//! (One binary, because each extra one re-links the whole crate.)
+
+#[macro_use]
+mod helpers;
+
+mod categories;
+mod concurrency;
+mod customers;
+mod errors;
+mod orders;
+mod products;
+mod schema;
+mod service;
