@@ -118,7 +118,9 @@ async fn count_queries(
         HeaderName::from_static("x-query-count"),
         HeaderValue::from(count),
     );
-    if let Ok(timing) = HeaderValue::from_str(&format!("db;dur={db_ms:.3};desc=\"{count} queries\"")) {
+    if let Ok(timing) =
+        HeaderValue::from_str(&format!("db;dur={db_ms:.3};desc=\"{count} queries\""))
+    {
         headers.insert(HeaderName::from_static("server-timing"), timing);
     }
     tracing::info!(

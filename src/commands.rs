@@ -14,7 +14,10 @@ pub enum StartError {
     #[error("DATABASE_URL: {0}")]
     DatabaseUrl(String),
     #[error("cannot connect to the {backend} database: {reason}")]
-    Connect { backend: &'static str, reason: String },
+    Connect {
+        backend: &'static str,
+        reason: String,
+    },
     #[error(transparent)]
     Migration(#[from] MigrationError),
     #[error("cannot listen on {addr}: {source}")]
@@ -48,7 +51,11 @@ pub fn migrate(config: &Config) -> Result<(), StartError> {
     if applied.is_empty() {
         println!("{} database is up to date", target.backend.name());
     } else {
-        println!("applied {} migration(s): {}", applied.len(), applied.join(", "));
+        println!(
+            "applied {} migration(s): {}",
+            applied.len(),
+            applied.join(", ")
+        );
     }
     Ok(())
 }
@@ -108,7 +115,10 @@ mod tests {
             redact("postgres://app:secret@db/mercado"),
             "postgres://app:***@db/mercado"
         );
-        assert_eq!(redact("postgres://app@db/mercado"), "postgres://app@db/mercado");
+        assert_eq!(
+            redact("postgres://app@db/mercado"),
+            "postgres://app@db/mercado"
+        );
         assert_eq!(redact("mercado.db"), "mercado.db");
     }
 

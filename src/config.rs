@@ -151,12 +151,19 @@ mod tests {
         assert_eq!(cfg.pool_timeout, Duration::from_secs(5));
         assert!(cfg.seed_demo);
         assert_eq!(cfg.n_plus_one_threshold, 10);
-        assert!(cfg.debug_endpoints, "loopback bind turns debug endpoints on");
+        assert!(
+            cfg.debug_endpoints,
+            "loopback bind turns debug endpoints on"
+        );
     }
 
     #[test]
     fn debug_endpoints_default_off_on_a_public_address() {
-        assert!(!config(&[("MERCADO_BIND", "0.0.0.0:8080")]).unwrap().debug_endpoints);
+        assert!(
+            !config(&[("MERCADO_BIND", "0.0.0.0:8080")])
+                .unwrap()
+                .debug_endpoints
+        );
         let forced = config(&[
             ("MERCADO_BIND", "0.0.0.0:8080"),
             ("MERCADO_DEBUG_ENDPOINTS", "true"),

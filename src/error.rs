@@ -170,7 +170,11 @@ fn from_database_error(kind: DatabaseErrorKind, info: &dyn DatabaseErrorInformat
 /// (`customers_email_key`); SQLite puts the columns in the message
 /// (`UNIQUE constraint failed: customers.email`). The migrations name constraints so both match.
 fn unique_field(info: &dyn DatabaseErrorInformation) -> &'static str {
-    let text = format!("{} {}", info.constraint_name().unwrap_or(""), info.message());
+    let text = format!(
+        "{} {}",
+        info.constraint_name().unwrap_or(""),
+        info.message()
+    );
     if text.contains("email") {
         "email"
     } else if text.contains("sku") {
@@ -323,11 +327,23 @@ mod tests {
         use DatabaseErrorKind::*;
         let table: Vec<(ApiError, u16)> = vec![
             (ApiError::from(DieselError::NotFound), 404),
-            (db_error(UniqueViolation, "UNIQUE constraint failed: customers.email"), 409),
-            (db_error(ForeignKeyViolation, "FOREIGN KEY constraint failed"), 409),
+            (
+                db_error(UniqueViolation, "UNIQUE constraint failed: customers.email"),
+                409,
+            ),
+            (
+                db_error(ForeignKeyViolation, "FOREIGN KEY constraint failed"),
+                409,
+            ),
             (db_error(CheckViolation, "CHECK constraint failed"), 422),
-            (db_error(NotNullViolation, "NOT NULL constraint failed"), 422),
-            (db_error(ClosedConnection, "server closed the connection"), 503),
+            (
+                db_error(NotNullViolation, "NOT NULL constraint failed"),
+                422,
+            ),
+            (
+                db_error(ClosedConnection, "server closed the connection"),
+                503,
+            ),
             (db_error(SerializationFailure, "could not serialize"), 503),
             (db_error(Unknown, "database is locked"), 503),
             (db_error(Unknown, "syntax error"), 500),

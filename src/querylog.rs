@@ -47,7 +47,9 @@ impl QueryLog {
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Statement>> {
         // A panic while holding this lock cannot leave the Vec half-written, so a poisoned
         // lock is still safe to use.
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -115,8 +117,12 @@ mod tests {
         assert!(is_transaction_control("BEGIN IMMEDIATE"));
         assert!(is_transaction_control("begin"));
         assert!(is_transaction_control("SAVEPOINT diesel_savepoint_1"));
-        assert!(is_transaction_control("RELEASE SAVEPOINT diesel_savepoint_1"));
-        assert!(is_transaction_control("ROLLBACK TO SAVEPOINT diesel_savepoint_1"));
+        assert!(is_transaction_control(
+            "RELEASE SAVEPOINT diesel_savepoint_1"
+        ));
+        assert!(is_transaction_control(
+            "ROLLBACK TO SAVEPOINT diesel_savepoint_1"
+        ));
         assert!(!is_transaction_control("SELECT 1"));
         assert!(!is_transaction_control(
             "UPDATE \"orders\" SET \"status\" = $1"

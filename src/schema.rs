@@ -52,10 +52,4 @@ diesel::joinable!(order_items -> products (product_id));
 diesel::joinable!(orders -> customers (customer_id));
 diesel::joinable!(products -> categories (category_id));
 
-diesel::allow_tables_to_appear_in_same_query!(
-    categories,
-    customers,
-    order_items,
-    orders,
-    products,
-);
+diesel::allow_tables_to_appear_in_same_query!(categories, customers, order_items, orders, products,);

@@ -97,13 +97,28 @@ mod tests {
 
     #[test]
     fn emails_follow_the_contract() {
-        for good in ["a@b.co", "Alice.Nguyen@Example.com", "x+tag@mail.example.org"] {
+        for good in [
+            "a@b.co",
+            "Alice.Nguyen@Example.com",
+            "x+tag@mail.example.org",
+        ] {
             let mut rules = Rules::new();
             rules.email("email", good);
             assert!(rules.is_empty(), "{good} should pass");
         }
         let too_long = format!("{}@example.com", "a".repeat(250));
-        for bad in ["", "plain", "@example.com", "a@b", "a@@b.co", "a@b@c.co", "a b@c.co", "a@.co", "a@co.", too_long.as_str()] {
+        for bad in [
+            "",
+            "plain",
+            "@example.com",
+            "a@b",
+            "a@@b.co",
+            "a@b@c.co",
+            "a b@c.co",
+            "a@.co",
+            "a@co.",
+            too_long.as_str(),
+        ] {
             let mut rules = Rules::new();
             rules.email("email", bad);
             assert!(!rules.is_empty(), "{bad:?} should fail");
@@ -112,7 +127,10 @@ mod tests {
 
     #[test]
     fn emails_are_stored_lower_cased_and_trimmed() {
-        assert_eq!(Rules::new().email("email", "  Alice@Example.COM "), "alice@example.com");
+        assert_eq!(
+            Rules::new().email("email", "  Alice@Example.COM "),
+            "alice@example.com"
+        );
     }
 
     #[test]

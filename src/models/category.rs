@@ -112,7 +112,9 @@ fn check_new_parent(conn: &mut DbConnection, id: i64, new_parent: i64) -> Result
         }
         steps += 1;
         if steps > 10_000 {
-            return Err(ApiError::internal("category tree deeper than 10,000 levels"));
+            return Err(ApiError::internal(
+                "category tree deeper than 10,000 levels",
+            ));
         }
     }
     Ok(())

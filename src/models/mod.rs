@@ -86,6 +86,9 @@ mod tests {
             .unwrap()
             .and_hms_micro_opt(12, 0, 5, 999_999)
             .unwrap();
-        assert_eq!(serde_json::to_string(&At(at)).unwrap(), "\"2025-03-01T12:00:05Z\"");
+        assert_eq!(
+            serde_json::to_string(&At(at)).unwrap(),
+            "\"2025-03-01T12:00:05Z\""
+        );
     }
 }

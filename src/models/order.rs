@@ -96,8 +96,12 @@ struct NewOrder<'a> {
     placed_at: NaiveDateTime,
 }
 
+/// `treat_none_as_default_value = false`: by default the derive wraps every field in an
+/// `Option` ("`None` means DEFAULT"), and because any row of a batch *might* then need
+/// `DEFAULT`, Diesel's SQLite backend inserts such a batch one row at a time. With plain
+/// fields it writes one multi-row `INSERT ... VALUES (...), (...)`.
 #[derive(Debug, Insertable)]
-#[diesel(table_name = order_items)]
+#[diesel(table_name = order_items, treat_none_as_default_value = false)]
 struct NewOrderItem {
     order_id: i64,
     product_id: i64,
@@ -246,10 +250,10 @@ impl Order {
 
     /// Places an order: the unit of work the textbook's Session gives you, spelled out.
     ///
-    /// Everything happens in one write transaction: check the customer, load the products (one
-    /// statement for all of them) to copy their current prices, insert the order, insert all
-    /// its items in one multi-row `INSERT`. Any failure rolls the whole thing back, so a failed
-    /// order leaves no `orders` row and no `order_items` row behind.
+    /// Everything happens in one write transaction, in four statements however many lines:
+    /// check the customer, load the products (one statement for all of them) to copy their
+    /// current prices, insert the order, insert all its items in one multi-row `INSERT`. Any failure rolls the whole thing back, so a failed order leaves no
+    /// `orders` row and no `order_items` row behind.
     ///
     /// The lines have already passed the input rules (quantities, no product twice).
     pub fn place(
@@ -273,7 +277,10 @@ impl Order {
                 .enumerate()
                 .filter(|(_, line)| !prices.contains_key(&line.product_id))
                 .map(|(i, _)| {
-                    crate::error::FieldError::new(format!("items[{i}].product_id"), "does not exist")
+                    crate::error::FieldError::new(
+                        format!("items[{i}].product_id"),
+                        "does not exist",
+                    )
                 })
                 .collect();
             if !missing.is_empty() {
@@ -297,8 +304,8 @@ impl Order {
                     unit_price_cents: prices[&line.product_id],
                 })
                 .collect();
-            // A multi-row INSERT does not go through the MultiConnection, so it is written once
-            // and compiled per backend.
+            // One multi-row INSERT ... RETURNING for all the lines. A batch insert does not go
+            // through the MultiConnection, so it is written once and compiled per backend.
             let mut items: Vec<OrderItem> = per_backend!(conn, |c| {
                 diesel::insert_into(order_items::table)
                     .values(&rows)

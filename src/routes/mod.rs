@@ -46,7 +46,11 @@ impl FromRequest for Db {
             return ready(Err(ApiError::internal("the app has no database pool")));
         };
         // The middleware in app.rs put a log here; a request that bypassed it still works.
-        let log = req.extensions().get::<QueryLog>().cloned().unwrap_or_default();
+        let log = req
+            .extensions()
+            .get::<QueryLog>()
+            .cloned()
+            .unwrap_or_default();
         ready(Ok(Db {
             pool: pool.get_ref().clone(),
             log,
@@ -88,7 +92,9 @@ pub fn page(limit: Option<i64>, after: Option<i64>, max: i64) -> Result<Page, Ap
     }
     let after = after.unwrap_or(0);
     if after < 0 {
-        return Err(ApiError::BadRequest("after must not be negative".to_string()));
+        return Err(ApiError::BadRequest(
+            "after must not be negative".to_string(),
+        ));
     }
     Ok(Page { limit, after })
 }

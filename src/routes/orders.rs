@@ -50,7 +50,9 @@ pub async fn list(db: Db, query: web::Query<ListQuery>) -> Result<HttpResponse, 
     let status = match query.status.as_deref() {
         None => None,
         Some(text) => Some(OrderStatus::parse(text).ok_or_else(|| {
-            ApiError::BadRequest(format!("status {text:?} is not one of pending, paid, shipped, delivered, cancelled"))
+            ApiError::BadRequest(format!(
+                "status {text:?} is not one of pending, paid, shipped, delivered, cancelled"
+            ))
         })?),
     };
     let filter = OrderFilter {
@@ -81,7 +83,10 @@ pub async fn create(db: Db, body: web::Json<OrderInput>) -> Result<HttpResponse,
     if body.items.is_empty() {
         rules.fail("items", "must list at least one product");
     } else if body.items.len() > MAX_ORDER_LINES {
-        rules.fail("items", format!("must list at most {MAX_ORDER_LINES} products"));
+        rules.fail(
+            "items",
+            format!("must list at most {MAX_ORDER_LINES} products"),
+        );
     }
     let mut seen = HashSet::new();
     for (i, line) in body.items.iter().enumerate() {

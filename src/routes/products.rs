@@ -61,7 +61,12 @@ pub async fn create(db: Db, body: web::Json<ProductInput>) -> Result<HttpRespons
     let sku = rules.text("sku", &body.sku, 64);
     let name = rules.text("name", &body.name, 200);
     rules.id("category_id", body.category_id);
-    rules.range("unit_price_cents", body.unit_price_cents, 0, MAX_PRICE_CENTS);
+    rules.range(
+        "unit_price_cents",
+        body.unit_price_cents,
+        0,
+        MAX_PRICE_CENTS,
+    );
     rules.finish()?;
     let (category_id, unit_price_cents) = (body.category_id, body.unit_price_cents);
     let product = db

@@ -349,7 +349,10 @@ impl TestApp {
             .iter()
             .map(|(product_id, quantity)| json!({"product_id": product_id, "quantity": quantity}))
             .collect();
-        let res = self.post("/orders", json!({"customer_id": customer_id, "items": items}));
+        let res = self.post(
+            "/orders",
+            json!({"customer_id": customer_id, "items": items}),
+        );
         assert_eq!(res.status, 201, "place order: {}", res.body);
         res.json()
     }
