@@ -158,6 +158,11 @@ fn from_database_error(kind: DatabaseErrorKind, info: &dyn DatabaseErrorInformat
         DatabaseErrorKind::SerializationFailure => {
             ApiError::Unavailable("the database was busy with a conflicting write".to_string())
         }
+        // PostgreSQL refuses a NUL byte in text (SQLite would store it). Input rules catch it
+        // first; this keeps any path they miss a 400 rather than a 500.
+        _ if info.message().contains("invalid byte sequence") => {
+            ApiError::BadRequest("text must not contain NUL bytes".to_string())
+        }
         // SQLite reports a lock that outlasted busy_timeout as a generic error.
         _ if is_sqlite_busy(info.message()) => {
             ApiError::Unavailable("the database was busy; try again".to_string())
@@ -346,6 +351,10 @@ mod tests {
             ),
             (db_error(SerializationFailure, "could not serialize"), 503),
             (db_error(Unknown, "database is locked"), 503),
+            (
+                db_error(Unknown, "invalid byte sequence for encoding \"UTF8\": 0x00"),
+                400,
+            ),
             (db_error(Unknown, "syntax error"), 500),
             (ApiError::from(DieselError::RollbackTransaction), 500),
         ];

@@ -40,6 +40,14 @@ pub async fn list(db: Db, query: web::Query<ListQuery>) -> Result<HttpResponse, 
     let page = page(query.limit, query.after, MAX_LIMIT)?;
     // Stored emails are lower-case, so lower-casing the filter makes it case-insensitive.
     let email = query.email.as_deref().map(|e| e.trim().to_lowercase());
+    if email
+        .as_deref()
+        .is_some_and(|e| e.chars().any(char::is_control))
+    {
+        return Err(ApiError::BadRequest(
+            "email must not contain control characters".to_string(),
+        ));
+    }
     let customers = db
         .run(move |conn| Ok(Customer::page(conn, email.as_deref(), page)?))
         .await?;

@@ -1,1 +1,115 @@
-//! placeholder
+//! `/health`, an unreachable database (503 with Retry-After), and recovery without a restart.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use mercado::db::Backend;
+
+use crate::helpers::{pg_admin, pg_admin_url, pg_url_for, test_config, TestApp};
+
+both_backends! {
+    fn health_names_the_backend(app) {
+        let res = app.get("/health");
+
+        assert_eq!(res.status, 200);
+        let backend = match app.backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgresql => "postgresql",
+        };
+        assert_eq!(res.json(), serde_json::json!({"status": "ok", "backend": backend}));
+    }
+}
+
+/// A database URL that cannot be reached now, and what makes it reachable.
+struct Outage {
+    url: String,
+    restore: Box<dyn FnOnce()>,
+    cleanup: Box<dyn FnOnce()>,
+}
+
+fn outage(backend: Backend) -> Option<Outage> {
+    let name = format!("mercado_test_outage_{}_{:?}", std::process::id(), backend).to_lowercase();
+    match backend {
+        Backend::Sqlite => {
+            // A file in a directory that does not exist yet cannot be opened.
+            let dir = std::env::temp_dir().join(&name);
+            let _ = std::fs::remove_dir_all(&dir);
+            let (make, remove) = (dir.clone(), dir.clone());
+            Some(Outage {
+                url: dir.join("mercado.db").to_string_lossy().into_owned(),
+                restore: Box::new(move || std::fs::create_dir_all(&make).unwrap()),
+                cleanup: Box::new(move || {
+                    let _ = std::fs::remove_dir_all(&remove);
+                }),
+            })
+        }
+        Backend::Postgresql => {
+            // A database that does not exist yet: libpq's error is immediate and real.
+            let mut admin = pg_admin()?;
+            admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\""))
+                .unwrap();
+            let (create, drop) = (name.clone(), name.clone());
+            Some(Outage {
+                url: pg_url_for(&pg_admin_url(), &name),
+                restore: Box::new(move || {
+                    let mut admin = pg_admin().unwrap();
+                    admin
+                        .batch_execute(&format!("CREATE DATABASE \"{create}\""))
+                        .unwrap();
+                }),
+                cleanup: Box::new(move || {
+                    if let Some(mut admin) = pg_admin() {
+                        let _ = admin.batch_execute(&format!(
+                            "DROP DATABASE IF EXISTS \"{drop}\" WITH (FORCE)"
+                        ));
+                    }
+                }),
+            })
+        }
+    }
+}
+
+fn an_unreachable_database_is_503_and_the_service_recovers(backend: Backend) {
+    let Some(outage) = outage(backend) else {
+        return;
+    };
+    let mut config = test_config(&outage.url);
+    config.pool_timeout = Duration::from_millis(300);
+    let app = TestApp::start(backend, &config, None);
+
+    for path in ["/health", "/customers", "/orders/1"] {
+        let res = app.get(path);
+        let problem = res.assert_problem(503);
+        assert_eq!(res.header("retry-after"), Some("1"), "{path}");
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(!detail.contains("password"), "{detail}");
+    }
+
+    (outage.restore)();
+    // r2d2 keeps trying to connect in the background; the next requests find a connection.
+    let mut recovered = false;
+    for _ in 0..50 {
+        if app.get("/health").status == 200 {
+            recovered = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(app);
+    (outage.cleanup)();
+    assert!(
+        recovered,
+        "the service answers again once the database is back"
+    );
+}
+
+#[test]
+fn an_unreachable_sqlite_database_is_503_and_the_service_recovers() {
+    an_unreachable_database_is_503_and_the_service_recovers(Backend::Sqlite);
+}
+
+#[test]
+fn an_unreachable_postgresql_database_is_503_and_the_service_recovers() {
+    an_unreachable_database_is_503_and_the_service_recovers(Backend::Postgresql);
+}
