@@ -61,14 +61,13 @@ pub struct TestApp {
     pub pool: DbPool,
     agent: ureq::Agent,
     server: Option<(ServerHandle, JoinHandle<()>)>,
-    // Declared last so it drops last: see `Drop for TestApp`.
-    database: Option<TestDatabase>,
+    // Held only to be dropped, and declared last so it drops last: see `Drop for TestApp`.
+    _database: Option<TestDatabase>,
 }
 
 /// A fresh, migrated database, removed when dropped.
 pub struct TestDatabase {
     pub url: String,
-    pub backend: Backend,
     cleanup: Cleanup,
 }
 
@@ -151,7 +150,6 @@ impl TestDatabase {
                 let path = std::env::temp_dir().join(format!("{name}.db"));
                 Some(TestDatabase {
                     url: path.to_string_lossy().into_owned(),
-                    backend,
                     cleanup: Cleanup::File(path),
                 })
             }
@@ -163,7 +161,6 @@ impl TestDatabase {
                 let admin_url = pg_admin_url();
                 Some(TestDatabase {
                     url: pg_url_for(&admin_url, &name),
-                    backend,
                     cleanup: Cleanup::Database { admin_url, name },
                 })
             }
@@ -245,7 +242,7 @@ impl TestApp {
             pool,
             agent,
             server: Some((handle, thread)),
-            database,
+            _database: database,
         }
     }
 
