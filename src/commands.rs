@@ -1,10 +1,11 @@
-//! What the command line runs: `serve` and `migrate`. `main.rs` parses the arguments and calls
+//! What the command line runs: `serve`, `migrate` and `seed`. `main.rs` parses the arguments and calls
 //! one of these; each returns a [`StartError`] that `main` prints as one line.
 
 use std::net::TcpListener;
 
 use crate::config::{Config, ConfigError};
 use crate::db::{self, DbTarget, MigrationError};
+use crate::seed::{self, LoadMethod, SeedError, SeedOptions};
 
 /// Why the program could not do what it was asked. Each message is one line for a human.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +21,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Migration(#[from] MigrationError),
+    #[error(transparent)]
+    Seed(#[from] SeedError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -60,12 +63,38 @@ pub fn migrate(config: &Config) -> Result<(), StartError> {
     Ok(())
 }
 
+/// `mercado seed`: migrate, then load a generated shop and print rows per second per table.
+/// `method` defaults to the faster one for the backend.
+pub fn seed(
+    config: &Config,
+    shape: seed::generate::Shape,
+    reset: bool,
+    method: Option<LoadMethod>,
+) -> Result<(), StartError> {
+    let (target, mut conn) = connect(config)?;
+    db::migrate(&mut conn)?;
+    let options = SeedOptions {
+        shape,
+        reset,
+        method: method.unwrap_or_else(|| LoadMethod::fastest_for(target.backend)),
+    };
+    let report = seed::seed(&mut conn, options, &seed::terminal_progress())?;
+    println!("{}", report.summary());
+    Ok(())
+}
+
 /// `mercado serve`: migrate, build the pool, listen, serve until Ctrl-C or SIGTERM.
 pub fn serve(config: Config) -> Result<(), StartError> {
     let (target, mut conn) = connect(&config)?;
     let applied = db::migrate(&mut conn)?;
     if !applied.is_empty() {
         tracing::info!(migrations = ?applied, "applied pending migrations");
+    }
+    // A fresh clone should answer `GET /customers` with data at once.
+    if config.seed_demo {
+        if let Some(report) = seed::seed_demo_if_empty(&mut conn)? {
+            tracing::info!("the database was empty: loaded the demo shop. {}", report.summary());
+        }
     }
     drop(conn);
 

@@ -19,4 +19,5 @@ pub mod models;
 pub mod querylog;
 pub mod routes;
 pub mod schema;
+pub mod seed;
 pub mod validate;

@@ -3,9 +3,11 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use mercado::commands;
 use mercado::config::Config;
+use mercado::seed::generate::Shape;
+use mercado::seed::LoadMethod;
 use tracing_subscriber::EnvFilter;
 
 /// Mercado: the textbook's shop as a REST API on Diesel (SQLite or PostgreSQL).
@@ -24,6 +26,32 @@ enum Command {
     Serve,
     /// Run pending migrations and exit.
     Migrate,
+    /// Load a deterministic shop: the same arguments give the same rows on every backend.
+    Seed {
+        /// How many customers to create.
+        #[arg(long, default_value_t = 1000)]
+        customers: u64,
+        /// The mean number of orders per customer (some customers get none).
+        #[arg(long, default_value_t = 5)]
+        orders_per_customer: u64,
+        /// The seed of the random generator.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Empty every table and restart the ids first (otherwise the rows are appended).
+        #[arg(long)]
+        reset: bool,
+        /// How rows are sent; by default COPY on PostgreSQL, multi-row INSERT on SQLite.
+        #[arg(long, value_enum)]
+        method: Option<Method>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Method {
+    /// Multi-row INSERT statements sized to the bind-parameter limit.
+    Insert,
+    /// PostgreSQL's COPY FROM STDIN (binary).
+    Copy,
 }
 
 fn main() -> ExitCode {
@@ -48,6 +76,24 @@ fn main() -> ExitCode {
         .and_then(|config| match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => commands::serve(config),
             Command::Migrate => commands::migrate(&config),
+            Command::Seed {
+                customers,
+                orders_per_customer,
+                seed,
+                reset,
+                method,
+            } => {
+                let shape = Shape {
+                    customers,
+                    orders_per_customer,
+                    seed,
+                };
+                let method = method.map(|m| match m {
+                    Method::Insert => LoadMethod::Insert,
+                    Method::Copy => LoadMethod::Copy,
+                });
+                commands::seed(&config, shape, reset, method)
+            }
         });
     match result {
         Ok(()) => ExitCode::SUCCESS,
