@@ -19,10 +19,22 @@ use crate::routes::{categories, customers, orders, products, service};
 
 /// The largest JSON body most routes accept.
 pub const JSON_LIMIT_BYTES: usize = 256 * 1024;
+/// The largest body of `POST /customers/bulk`: 10,000 customers fit with room to spare.
+pub const BULK_JSON_LIMIT_BYTES: usize = 8 * 1024 * 1024;
 
 /// The route table: the whole API at a glance.
+///
+/// Order matters where paths overlap: actix picks the first resource whose pattern matches, so
+/// `/customers/bulk` must come before `/customers/{id}` (or a POST to it would be a 405 from
+/// the `{id}` resource).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
+        resource("/customers/bulk", "POST")
+            .app_data(json_config().limit(BULK_JSON_LIMIT_BYTES))
+            .route(web::post().to(customers::bulk_create)),
+    )
+    .service(resource("/orders/bulk-status", "POST").route(web::post().to(orders::bulk_status)))
+    .service(
         resource("/customers", "GET, POST")
             .route(web::get().to(customers::list))
             .route(web::post().to(customers::create)),

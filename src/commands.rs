@@ -93,7 +93,10 @@ pub fn serve(config: Config) -> Result<(), StartError> {
     // A fresh clone should answer `GET /customers` with data at once.
     if config.seed_demo {
         if let Some(report) = seed::seed_demo_if_empty(&mut conn)? {
-            tracing::info!("the database was empty: loaded the demo shop. {}", report.summary());
+            tracing::info!(
+                "the database was empty: loaded the demo shop. {}",
+                report.summary()
+            );
         }
     }
     drop(conn);

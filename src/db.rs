@@ -246,7 +246,8 @@ where
     }
 }
 
-/// Runs `f` with a pooled connection on Tokio's blocking thread pool and returns its result.
+/// Runs `f` with a pooled connection on Tokio's blocking thread pool (the pool actix's
+/// `web::block` uses; called directly so this module needs no actix) and returns its result.
 ///
 /// Diesel is synchronous: both `pool.get()` (which may wait up to `MERCADO_POOL_TIMEOUT_MS` for
 /// a free connection) and every query block the calling thread. Running them on an async worker

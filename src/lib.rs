@@ -7,7 +7,8 @@
 //! - [`models`]: row structs and the queries on them (CRUD, `belonging_to` + `grouped_by`);
 //! - [`querylog`]: counting and logging every statement, the `echo=True` of this service;
 //! - [`routes`] and [`app`]: HTTP in, model call, HTTP out;
-//! - [`error`]: every failure as problem+json;
+//! - [`validate`] and [`error`]: the input rules, and every failure as problem+json;
+//! - [`seed`]: generating a shop and loading it in bulk (multi-row INSERT, COPY);
 //! - [`config`], [`commands`]: the environment and the command line.
 
 pub mod app;

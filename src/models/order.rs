@@ -207,11 +207,14 @@ impl Order {
     }
 
     /// Attaches the items to a list of orders with one extra statement, however many orders
-    /// there are: `OrderItem::belonging_to(&orders)` is `WHERE order_id IN (...)`, and
-    /// `grouped_by(&orders)` sorts the items into one `Vec` per order, in the orders' order.
+    /// there are: `OrderItem::belonging_to(&orders)` filters on the orders' ids (SQLite:
+    /// `WHERE order_id IN (?, ?, ...)`; PostgreSQL: `WHERE order_id = ANY($1)`, one array
+    /// parameter), and `grouped_by(&orders)` sorts the items into one `Vec` per order, in the
+    /// orders' order.
     ///
-    /// The id list becomes bind parameters, and each backend caps those per statement, so a very
-    /// long list is loaded in chunks: one statement per chunk, never one per order.
+    /// On SQLite every id is a bind parameter and a statement may carry at most 32,766, so a
+    /// longer list is loaded in chunks: one statement per chunk, never one per order.
+    /// (PostgreSQL's single array parameter never needs splitting.)
     pub fn with_items(
         conn: &mut DbConnection,
         orders: Vec<Order>,
@@ -356,6 +359,30 @@ impl Order {
             };
             Ok(Order::with_items(conn, vec![updated])?.pop())
         })
+    }
+
+    /// Moves every order in status `from` (placed before `before`, if given) to `to`, in one
+    /// set-based statement: `UPDATE orders SET status = $to WHERE status = $from [AND
+    /// placed_at < $before]`. Returns how many rows changed.
+    ///
+    /// The ORM way would load each order, change it, and save it: a million objects and a
+    /// million `UPDATE`s. The database can do the whole move itself, in one pass over an index
+    /// (`orders_status_placed_at_idx`). The caller has checked that `from -> to` is allowed.
+    pub fn bulk_change_status(
+        conn: &mut DbConnection,
+        from: OrderStatus,
+        to: OrderStatus,
+        before: Option<NaiveDateTime>,
+    ) -> QueryResult<usize> {
+        let matching = orders::table.filter(orders::status.eq(from.as_str()));
+        match before {
+            Some(before) => diesel::update(matching.filter(orders::placed_at.lt(before)))
+                .set(orders::status.eq(to.as_str()))
+                .execute(conn),
+            None => diesel::update(matching)
+                .set(orders::status.eq(to.as_str()))
+                .execute(conn),
+        }
     }
 
     /// Deletes an order; its items go with it (`ON DELETE CASCADE`). `false` when there was none.

@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::{created, no_content, page, present, Db, Items, PathId, MAX_LIMIT};
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 use crate::models::{now, Customer, CustomerChanges, NewCustomer, Order, Paged};
 use crate::validate::Rules;
 
@@ -143,4 +143,80 @@ pub(super) fn still_referenced(err: diesel::result::Error, detail: &str) -> ApiE
         }
         other => ApiError::from(other),
     }
+}
+
+/// The most customers one `POST /customers/bulk` may carry.
+pub const MAX_BULK: usize = 10_000;
+
+/// `POST /customers/bulk`: validate every element, refuse repeated or taken emails, then insert
+/// all of them in multi-row statements inside one transaction, or none.
+pub async fn bulk_create(
+    db: Db,
+    body: web::Json<Vec<CustomerInput>>,
+) -> Result<HttpResponse, ApiError> {
+    let inputs = body.into_inner();
+    if inputs.is_empty() || inputs.len() > MAX_BULK {
+        return Err(ApiError::unprocessable(
+            "body",
+            format!("must hold between 1 and {MAX_BULK} customers"),
+        ));
+    }
+    let mut rules = Rules::new();
+    let clean: Vec<(String, String, String)> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, input)| {
+            (
+                rules.text(format!("[{i}].first_name"), &input.first_name, 100),
+                rules.text(format!("[{i}].last_name"), &input.last_name, 100),
+                rules.email(format!("[{i}].email"), &input.email),
+            )
+        })
+        .collect();
+    rules.finish()?;
+
+    // The same address twice in one batch: name every repeat and the element it repeats.
+    let mut first_seen = std::collections::HashMap::new();
+    let repeats: Vec<FieldError> = clean
+        .iter()
+        .enumerate()
+        .filter_map(
+            |(i, (_, _, email))| match first_seen.insert(email.as_str(), i) {
+                Some(first) => {
+                    first_seen.insert(email.as_str(), first);
+                    Some(FieldError::new(
+                        format!("[{i}].email"),
+                        format!("repeats [{first}].email"),
+                    ))
+                }
+                None => None,
+            },
+        )
+        .collect();
+    if !repeats.is_empty() {
+        return Err(ApiError::Conflict {
+            detail: format!(
+                "{} email address(es) are repeated within the batch",
+                repeats.len()
+            ),
+            errors: repeats,
+        });
+    }
+
+    let inserted = db
+        .run(move |conn| {
+            let created_at = now();
+            let rows: Vec<NewCustomer> = clean
+                .iter()
+                .map(|(first_name, last_name, email)| NewCustomer {
+                    first_name,
+                    last_name,
+                    email,
+                    created_at,
+                })
+                .collect();
+            NewCustomer::insert_all(conn, &rows)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({ "inserted": inserted })))
 }

@@ -39,6 +39,16 @@ pub struct LineInput {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct BulkStatusInput {
+    from_status: String,
+    to_status: String,
+    /// RFC 3339, e.g. `2025-06-01T00:00:00Z`; any offset is converted to UTC.
+    #[serde(default)]
+    placed_before: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StatusInput {
     status: String,
 }
@@ -140,4 +150,47 @@ pub async fn delete(db: Db, PathId(id): PathId) -> Result<HttpResponse, ApiError
         return Err(ApiError::not_found("order", id));
     }
     Ok(no_content())
+}
+
+/// `POST /orders/bulk-status`: one set-based `UPDATE`, never a loop over orders.
+pub async fn bulk_status(
+    db: Db,
+    body: web::Json<BulkStatusInput>,
+) -> Result<HttpResponse, ApiError> {
+    let mut rules = Rules::new();
+    let mut status = |field: &str, text: &str| {
+        let parsed = OrderStatus::parse(text);
+        if parsed.is_none() {
+            rules.fail(
+                field,
+                "must be one of pending, paid, shipped, delivered, cancelled",
+            );
+        }
+        parsed
+    };
+    let from = status("from_status", &body.from_status);
+    let to = status("to_status", &body.to_status);
+    let before = match body.placed_before.as_deref() {
+        None => None,
+        Some(text) => match chrono::DateTime::parse_from_rfc3339(text) {
+            Ok(at) => Some(at.naive_utc()),
+            Err(_) => {
+                rules.fail("placed_before", "must be an RFC 3339 timestamp");
+                None
+            }
+        },
+    };
+    rules.finish()?;
+    let (Some(from), Some(to)) = (from, to) else {
+        return Err(ApiError::internal("statuses parsed but missing"));
+    };
+    if !from.can_move_to(to) {
+        return Err(ApiError::conflict(format!(
+            "orders cannot move from {from} to {to}"
+        )));
+    }
+    let updated = db
+        .run(move |conn| Ok(Order::bulk_change_status(conn, from, to, before)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "updated": updated })))
 }

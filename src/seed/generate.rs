@@ -182,70 +182,276 @@ const NEVER_ORDERED: f64 = 0.10;
 type Leaf = (&'static str, &'static [&'static str], (i64, i64));
 type Child = (&'static str, &'static [Leaf]);
 const TREE: &[(&str, &str, &[Child])] = &[
-    ("Electronics", "EL", &[
-        ("Phones", &[
-            ("Cases", &["case", "bumper", "wallet case", "clear case"], (900, 4_900)),
-            ("Chargers", &["charger", "power bank", "charging cable", "car charger"], (1_200, 6_900)),
-        ]),
-        ("Computers", &[
-            ("Laptops", &["laptop", "ultrabook", "notebook", "2-in-1 laptop"], (39_900, 249_900)),
-            ("Accessories", &["keyboard", "mouse", "USB-C hub", "laptop stand"], (1_500, 12_900)),
-        ]),
-        ("Audio", &[
-            ("Headphones", &["headphones", "earbuds", "headset", "earphones"], (1_900, 39_900)),
-            ("Speakers", &["speaker", "soundbar", "smart speaker", "bookshelf speaker"], (2_900, 59_900)),
-        ]),
-    ]),
-    ("Home", "HO", &[
-        ("Kitchen", &[
-            ("Cookware", &["frying pan", "saucepan", "stock pot", "wok"], (1_900, 18_900)),
-            ("Utensils", &["spatula", "chef's knife", "whisk", "ladle"], (500, 9_900)),
-        ]),
-        ("Furniture", &[
-            ("Chairs", &["desk chair", "armchair", "stool", "dining chair"], (4_900, 69_900)),
-            ("Tables", &["coffee table", "desk", "side table", "dining table"], (7_900, 129_900)),
-        ]),
-    ]),
-    ("Books", "BK", &[
-        ("Fiction", &[
-            ("Mystery", &["mystery novel", "detective story", "thriller", "crime anthology"], (799, 2_999)),
-            ("Science Fiction", &["space opera", "cyberpunk novel", "time-travel novel", "short story collection"], (799, 2_999)),
-        ]),
-        ("Non-fiction", &[
-            ("History", &["history of Rome", "biography", "atlas of empires", "war memoir"], (999, 4_999)),
-            ("Science", &["physics primer", "field guide", "popular science book", "database textbook"], (999, 6_999)),
-        ]),
-    ]),
-    ("Sports", "SP", &[
-        ("Outdoor", &[
-            ("Camping", &["tent", "sleeping bag", "camping stove", "headlamp"], (1_500, 39_900)),
-            ("Cycling", &["bike helmet", "bike light", "water bottle", "bike lock"], (900, 14_900)),
-        ]),
-        ("Fitness", &[
-            ("Yoga", &["yoga mat", "yoga block", "strap", "meditation cushion"], (900, 8_900)),
-            ("Weights", &["dumbbell", "kettlebell", "weight plate", "resistance band"], (1_200, 19_900)),
-        ]),
-    ]),
-    ("Clothing", "CL", &[
-        ("Men", &[
-            ("Shirts", &["oxford shirt", "t-shirt", "polo shirt", "flannel shirt"], (1_500, 8_900)),
-            ("Shoes", &["sneakers", "boots", "loafers", "running shoes"], (3_900, 19_900)),
-        ]),
-    ]),
+    (
+        "Electronics",
+        "EL",
+        &[
+            (
+                "Phones",
+                &[
+                    (
+                        "Cases",
+                        &["case", "bumper", "wallet case", "clear case"],
+                        (900, 4_900),
+                    ),
+                    (
+                        "Chargers",
+                        &["charger", "power bank", "charging cable", "car charger"],
+                        (1_200, 6_900),
+                    ),
+                ],
+            ),
+            (
+                "Computers",
+                &[
+                    (
+                        "Laptops",
+                        &["laptop", "ultrabook", "notebook", "2-in-1 laptop"],
+                        (39_900, 249_900),
+                    ),
+                    (
+                        "Accessories",
+                        &["keyboard", "mouse", "USB-C hub", "laptop stand"],
+                        (1_500, 12_900),
+                    ),
+                ],
+            ),
+            (
+                "Audio",
+                &[
+                    (
+                        "Headphones",
+                        &["headphones", "earbuds", "headset", "earphones"],
+                        (1_900, 39_900),
+                    ),
+                    (
+                        "Speakers",
+                        &["speaker", "soundbar", "smart speaker", "bookshelf speaker"],
+                        (2_900, 59_900),
+                    ),
+                ],
+            ),
+        ],
+    ),
+    (
+        "Home",
+        "HO",
+        &[
+            (
+                "Kitchen",
+                &[
+                    (
+                        "Cookware",
+                        &["frying pan", "saucepan", "stock pot", "wok"],
+                        (1_900, 18_900),
+                    ),
+                    (
+                        "Utensils",
+                        &["spatula", "chef's knife", "whisk", "ladle"],
+                        (500, 9_900),
+                    ),
+                ],
+            ),
+            (
+                "Furniture",
+                &[
+                    (
+                        "Chairs",
+                        &["desk chair", "armchair", "stool", "dining chair"],
+                        (4_900, 69_900),
+                    ),
+                    (
+                        "Tables",
+                        &["coffee table", "desk", "side table", "dining table"],
+                        (7_900, 129_900),
+                    ),
+                ],
+            ),
+        ],
+    ),
+    (
+        "Books",
+        "BK",
+        &[
+            (
+                "Fiction",
+                &[
+                    (
+                        "Mystery",
+                        &[
+                            "mystery novel",
+                            "detective story",
+                            "thriller",
+                            "crime anthology",
+                        ],
+                        (799, 2_999),
+                    ),
+                    (
+                        "Science Fiction",
+                        &[
+                            "space opera",
+                            "cyberpunk novel",
+                            "time-travel novel",
+                            "short story collection",
+                        ],
+                        (799, 2_999),
+                    ),
+                ],
+            ),
+            (
+                "Non-fiction",
+                &[
+                    (
+                        "History",
+                        &[
+                            "history of Rome",
+                            "biography",
+                            "atlas of empires",
+                            "war memoir",
+                        ],
+                        (999, 4_999),
+                    ),
+                    (
+                        "Science",
+                        &[
+                            "physics primer",
+                            "field guide",
+                            "popular science book",
+                            "database textbook",
+                        ],
+                        (999, 6_999),
+                    ),
+                ],
+            ),
+        ],
+    ),
+    (
+        "Sports",
+        "SP",
+        &[
+            (
+                "Outdoor",
+                &[
+                    (
+                        "Camping",
+                        &["tent", "sleeping bag", "camping stove", "headlamp"],
+                        (1_500, 39_900),
+                    ),
+                    (
+                        "Cycling",
+                        &["bike helmet", "bike light", "water bottle", "bike lock"],
+                        (900, 14_900),
+                    ),
+                ],
+            ),
+            (
+                "Fitness",
+                &[
+                    (
+                        "Yoga",
+                        &["yoga mat", "yoga block", "strap", "meditation cushion"],
+                        (900, 8_900),
+                    ),
+                    (
+                        "Weights",
+                        &["dumbbell", "kettlebell", "weight plate", "resistance band"],
+                        (1_200, 19_900),
+                    ),
+                ],
+            ),
+        ],
+    ),
+    (
+        "Clothing",
+        "CL",
+        &[(
+            "Men",
+            &[
+                (
+                    "Shirts",
+                    &["oxford shirt", "t-shirt", "polo shirt", "flannel shirt"],
+                    (1_500, 8_900),
+                ),
+                (
+                    "Shoes",
+                    &["sneakers", "boots", "loafers", "running shoes"],
+                    (3_900, 19_900),
+                ),
+            ],
+        )],
+    ),
 ];
 
 const ADJECTIVES: &[&str] = &[
-    "Classic", "Compact", "Deluxe", "Essential", "Everyday", "Premium", "Pro", "Slim", "Sturdy",
-    "Travel", "Ultra", "Vintage", "Eco", "Lite", "Max",
+    "Classic",
+    "Compact",
+    "Deluxe",
+    "Essential",
+    "Everyday",
+    "Premium",
+    "Pro",
+    "Slim",
+    "Sturdy",
+    "Travel",
+    "Ultra",
+    "Vintage",
+    "Eco",
+    "Lite",
+    "Max",
 ];
-const COLOURS: &[&str] = &["black", "white", "grey", "navy", "red", "green", "sand", "blue"];
+const COLOURS: &[&str] = &[
+    "black", "white", "grey", "navy", "red", "green", "sand", "blue",
+];
 
 const FIRST_NAMES: &[&str] = &[
-    "Alice", "Amara", "Ana", "Ben", "Carlos", "Chen", "Chloe", "Daniel", "David", "Elena", "Emma",
-    "Fatima", "Felix", "Grace", "Hannah", "Hiro", "Ibrahim", "Isabel", "Jack", "James", "Jin",
-    "Julia", "Kai", "Laura", "Leo", "Liam", "Lucia", "Maya", "Mei", "Mohammed", "Nadia", "Noah",
-    "Nora", "Olivia", "Omar", "Priya", "Rafael", "Rosa", "Sam", "Sara", "Sofia", "Theo", "Tom",
-    "Valentina", "Wei", "Yara", "Yusuf", "Zoe",
+    "Alice",
+    "Amara",
+    "Ana",
+    "Ben",
+    "Carlos",
+    "Chen",
+    "Chloe",
+    "Daniel",
+    "David",
+    "Elena",
+    "Emma",
+    "Fatima",
+    "Felix",
+    "Grace",
+    "Hannah",
+    "Hiro",
+    "Ibrahim",
+    "Isabel",
+    "Jack",
+    "James",
+    "Jin",
+    "Julia",
+    "Kai",
+    "Laura",
+    "Leo",
+    "Liam",
+    "Lucia",
+    "Maya",
+    "Mei",
+    "Mohammed",
+    "Nadia",
+    "Noah",
+    "Nora",
+    "Olivia",
+    "Omar",
+    "Priya",
+    "Rafael",
+    "Rosa",
+    "Sam",
+    "Sara",
+    "Sofia",
+    "Theo",
+    "Tom",
+    "Valentina",
+    "Wei",
+    "Yara",
+    "Yusuf",
+    "Zoe",
 ];
 
 /// Drawn with weights falling off with rank, as real surnames do, so the textbook's
@@ -281,7 +487,11 @@ fn generate_categories(data: &mut Dataset, base: BaseIds) -> Vec<LeafInfo> {
     let roots: Vec<i64> = TREE.iter().map(|_| id()).collect();
     let mut children = Vec::new();
     for ((name, _, kids), root_id) in TREE.iter().zip(&roots) {
-        data.categories.push(CategoryRow { category_id: *root_id, name, parent_id: None });
+        data.categories.push(CategoryRow {
+            category_id: *root_id,
+            name,
+            parent_id: None,
+        });
         for kid in kids.iter() {
             children.push((*root_id, kid));
         }
@@ -289,7 +499,11 @@ fn generate_categories(data: &mut Dataset, base: BaseIds) -> Vec<LeafInfo> {
     let child_ids: Vec<i64> = children.iter().map(|_| id()).collect();
     let mut leaves = Vec::new();
     for ((parent, (name, kid_leaves)), child_id) in children.iter().zip(&child_ids) {
-        data.categories.push(CategoryRow { category_id: *child_id, name, parent_id: Some(*parent) });
+        data.categories.push(CategoryRow {
+            category_id: *child_id,
+            name,
+            parent_id: Some(*parent),
+        });
         let prefix = TREE
             .iter()
             .zip(&roots)
@@ -304,7 +518,11 @@ fn generate_categories(data: &mut Dataset, base: BaseIds) -> Vec<LeafInfo> {
         .into_iter()
         .map(|(parent, name, nouns, prices, prefix)| {
             let leaf_id = id();
-            data.categories.push(CategoryRow { category_id: leaf_id, name, parent_id: Some(parent) });
+            data.categories.push(CategoryRow {
+                category_id: leaf_id,
+                name,
+                parent_id: Some(parent),
+            });
             (leaf_id, nouns, prices, prefix)
         })
         .collect()
@@ -315,7 +533,12 @@ fn generate_products(rng: &mut SplitMix64, data: &mut Dataset, leaves: &[LeafInf
     for (category_id, nouns, (low, high), prefix) in leaves {
         for _ in 0..PRODUCTS_PER_LEAF {
             product_id += 1;
-            let name = format!("{} {} {}", rng.pick(ADJECTIVES), rng.pick(COLOURS), rng.pick(nouns));
+            let name = format!(
+                "{} {} {}",
+                rng.pick(ADJECTIVES),
+                rng.pick(COLOURS),
+                rng.pick(nouns)
+            );
             // Log-uniform within the range, then a shop's ...99 ending.
             let price = (*low as f64 * ((*high as f64 / *low as f64).powf(rng.unit()))) as i64;
             let price = (price / 100) * 100 + 99;
@@ -347,10 +570,17 @@ struct Draft {
     lines: Vec<(usize, i32)>,
 }
 
-fn generate_customers_and_orders(rng: &mut SplitMix64, data: &mut Dataset, shape: Shape, base: BaseIds) {
+fn generate_customers_and_orders(
+    rng: &mut SplitMix64,
+    data: &mut Dataset,
+    shape: Shape,
+    base: BaseIds,
+) {
     let end = history_end();
     let start = end - Duration::days(HISTORY_DAYS);
-    let last_name_weights: Vec<u32> = (1..=LAST_NAMES.len() as u32).map(|rank| 1000 / rank).collect();
+    let last_name_weights: Vec<u32> = (1..=LAST_NAMES.len() as u32)
+        .map(|rank| 1000 / rank)
+        .collect();
     // Among customers who order at all, a Poisson count with this mean keeps the overall mean M.
     let per_buyer = shape.orders_per_customer as f64 / (1.0 - NEVER_ORDERED);
     let mut drafts = Vec::new();
@@ -361,7 +591,8 @@ fn generate_customers_and_orders(rng: &mut SplitMix64, data: &mut Dataset, shape
         let last_name = LAST_NAMES[rng.weighted(&last_name_weights)];
         // Customers joined from six months before the history window to its end.
         let joined_span = (HISTORY_DAYS + 180) * 86_400;
-        let created_at = start - Duration::days(180) + Duration::seconds(rng.below(joined_span as u64) as i64);
+        let created_at =
+            start - Duration::days(180) + Duration::seconds(rng.below(joined_span as u64) as i64);
         data.customers.push(CustomerRow {
             customer_id,
             first_name,
@@ -374,7 +605,11 @@ fn generate_customers_and_orders(rng: &mut SplitMix64, data: &mut Dataset, shape
             created_at,
         });
 
-        let order_count = if rng.unit() < NEVER_ORDERED { 0 } else { rng.poisson(per_buyer) };
+        let order_count = if rng.unit() < NEVER_ORDERED {
+            0
+        } else {
+            rng.poisson(per_buyer)
+        };
         let first_possible = created_at.max(start);
         let window = (end - first_possible).num_seconds().max(1) as u64;
         for _ in 0..order_count {
@@ -389,7 +624,12 @@ fn generate_customers_and_orders(rng: &mut SplitMix64, data: &mut Dataset, shape
                     lines.push((product, quantity));
                 }
             }
-            drafts.push(Draft { customer_id, placed_at, status, lines });
+            drafts.push(Draft {
+                customer_id,
+                placed_at,
+                status,
+                lines,
+            });
         }
     }
 
@@ -448,7 +688,11 @@ mod tests {
     use super::*;
 
     fn shape(customers: u64, orders_per_customer: u64, seed: u64) -> Shape {
-        Shape { customers, orders_per_customer, seed }
+        Shape {
+            customers,
+            orders_per_customer,
+            seed,
+        }
     }
 
     #[test]
@@ -471,7 +715,11 @@ mod tests {
     #[test]
     fn the_tree_is_three_levels_with_parents_first() {
         let data = generate(shape(0, 0, 1), BaseIds::default());
-        assert!((30..=40).contains(&data.categories.len()), "{}", data.categories.len());
+        assert!(
+            (30..=40).contains(&data.categories.len()),
+            "{}",
+            data.categories.len()
+        );
         let mut depth = std::collections::HashMap::new();
         for c in &data.categories {
             let d = match c.parent_id {
@@ -489,27 +737,53 @@ mod tests {
         let data = generate(shape(5_000, 5, 3), BaseIds::default());
         let mean = data.orders.len() as f64 / 5_000.0;
         assert!((4.8..=5.2).contains(&mean), "mean {mean}");
-        let buyers: std::collections::HashSet<i64> = data.orders.iter().map(|o| o.customer_id).collect();
-        assert!(buyers.len() < 5_000 * 95 / 100, "some customers have no orders");
+        let buyers: std::collections::HashSet<i64> =
+            data.orders.iter().map(|o| o.customer_id).collect();
+        assert!(
+            buyers.len() < 5_000 * 95 / 100,
+            "some customers have no orders"
+        );
         let per_order = data.order_items.len() as f64 / data.orders.len() as f64;
-        assert!((2.8..=3.2).contains(&per_order), "items per order {per_order}");
-        let cancelled = data.orders.iter().filter(|o| o.status == "cancelled").count();
-        assert!(cancelled > data.orders.len() / 20, "a realistic share is cancelled");
+        assert!(
+            (2.8..=3.2).contains(&per_order),
+            "items per order {per_order}"
+        );
+        let cancelled = data
+            .orders
+            .iter()
+            .filter(|o| o.status == "cancelled")
+            .count();
+        assert!(
+            cancelled > data.orders.len() / 20,
+            "a realistic share is cancelled"
+        );
     }
 
     #[test]
     fn ids_continue_after_the_base_and_emails_and_skus_stay_unique() {
-        let base = BaseIds { category: 10, product: 20, customer: 30, order: 40, order_item: 50 };
+        let base = BaseIds {
+            category: 10,
+            product: 20,
+            customer: 30,
+            order: 40,
+            order_item: 50,
+        };
         let data = generate(shape(100, 3, 1), base);
         assert_eq!(data.categories[0].category_id, 11);
         assert_eq!(data.products[0].product_id, 21);
         assert_eq!(data.customers[0].customer_id, 31);
         assert_eq!(data.orders[0].order_id, 41);
         assert_eq!(data.order_items[0].order_item_id, 51);
-        let emails: std::collections::HashSet<_> = data.customers.iter().map(|c| &c.email).collect();
+        let emails: std::collections::HashSet<_> =
+            data.customers.iter().map(|c| &c.email).collect();
         assert_eq!(emails.len(), 100);
         let skus: std::collections::HashSet<_> = data.products.iter().map(|p| &p.sku).collect();
         assert_eq!(skus.len(), 300);
-        assert!(data.orders.windows(2).all(|w| w[0].placed_at <= w[1].placed_at), "ids follow time");
+        assert!(
+            data.orders
+                .windows(2)
+                .all(|w| w[0].placed_at <= w[1].placed_at),
+            "ids follow time"
+        );
     }
 }

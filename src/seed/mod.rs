@@ -152,9 +152,10 @@ pub const DEMO: Shape = Shape {
 
 /// Seeds [`DEMO`] when there are no customers yet; `Ok(None)` when there already are.
 pub fn seed_demo_if_empty(conn: &mut DbConnection) -> Result<Option<SeedReport>, SeedError> {
-    let any_customer: bool =
-        diesel::select(diesel::dsl::exists(customers::table.select(customers::customer_id)))
-            .get_result(conn)?;
+    let any_customer: bool = diesel::select(diesel::dsl::exists(
+        customers::table.select(customers::customer_id),
+    ))
+    .get_result(conn)?;
     if any_customer {
         return Ok(None);
     }
@@ -236,7 +237,9 @@ macro_rules! load_table {
         match ($conn, $method) {
             (DbConnection::Postgresql(pg), LoadMethod::Copy) => {
                 for chunk in rows.chunks(COPY_ROWS) {
-                    diesel::copy_from($table).from_insertable(chunk).execute(pg)?;
+                    diesel::copy_from($table)
+                        .from_insertable(chunk)
+                        .execute(pg)?;
                     $progress.inc(chunk.len() as u64);
                 }
             }
@@ -244,7 +247,9 @@ macro_rules! load_table {
                 // Every row binds one parameter per column; fill each statement to the limit.
                 let per_statement = db::max_binds(conn.backend()) / $columns;
                 for chunk in rows.chunks(per_statement) {
-                    per_backend!(conn, |c| diesel::insert_into($table).values(chunk).execute(c))?;
+                    per_backend!(conn, |c| diesel::insert_into($table)
+                        .values(chunk)
+                        .execute(c))?;
                     $progress.inc(chunk.len() as u64);
                 }
             }
@@ -260,11 +265,39 @@ fn load(
     progress: &ProgressBar,
 ) -> QueryResult<Vec<(&'static str, usize, Duration)>> {
     // Parents before children, so every foreign key points at a row that is already there.
-    let categories = load_table!(&mut *conn, categories::table, data.categories, 3, method, progress);
-    let products = load_table!(&mut *conn, products::table, data.products, 5, method, progress);
-    let customers = load_table!(&mut *conn, customers::table, data.customers, 5, method, progress);
+    let categories = load_table!(
+        &mut *conn,
+        categories::table,
+        data.categories,
+        3,
+        method,
+        progress
+    );
+    let products = load_table!(
+        &mut *conn,
+        products::table,
+        data.products,
+        5,
+        method,
+        progress
+    );
+    let customers = load_table!(
+        &mut *conn,
+        customers::table,
+        data.customers,
+        5,
+        method,
+        progress
+    );
     let orders = load_table!(&mut *conn, orders::table, data.orders, 4, method, progress);
-    let items = load_table!(&mut *conn, order_items::table, data.order_items, 5, method, progress);
+    let items = load_table!(
+        &mut *conn,
+        order_items::table,
+        data.order_items,
+        5,
+        method,
+        progress
+    );
     Ok(vec![
         ("categories", data.categories.len(), categories),
         ("products", data.products.len(), products),

@@ -4,6 +4,7 @@
 #[macro_use]
 mod helpers;
 
+mod bulk;
 mod categories;
 mod concurrency;
 mod customers;
@@ -11,4 +12,5 @@ mod errors;
 mod orders;
 mod products;
 mod schema;
+mod seed;
 mod service;

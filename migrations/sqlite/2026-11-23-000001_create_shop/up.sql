@@ -5,7 +5,9 @@
 -- would not. AUTOINCREMENT means a deleted id is never handed out again, as on PostgreSQL.
 -- Foreign keys are enforced because every pooled connection runs `PRAGMA foreign_keys = ON`.
 -- SQLite compares text by code point (BINARY), the order PostgreSQL gets from COLLATE "C".
--- Timestamps are stored as text, 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC.
+-- Timestamps are stored as text, 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC: the application always
+-- supplies them, to the microsecond. The column defaults serve hand-written SQL only, and
+-- SQLite's strftime gives milliseconds there.
 
 CREATE TABLE categories (
     category_id INTEGER PRIMARY KEY AUTOINCREMENT,
