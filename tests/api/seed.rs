@@ -154,7 +154,7 @@ both_backends! {
         let first = &orders.json()["items"][0];
 
         assert_eq!(orders.status, 200);
-        assert!(first["items"].as_array().unwrap().len() >= 1);
+        assert!(!first["items"].as_array().unwrap().is_empty());
         assert_eq!(orders.query_count(), 2);
         let statuses: std::collections::BTreeSet<String> = orders.json()["items"].as_array().unwrap()
             .iter().map(|o| o["status"].as_str().unwrap().to_string()).collect();
