@@ -181,205 +181,60 @@ const NEVER_ORDERED: f64 = 0.10;
 /// (root, SKU prefix, [(child, [(leaf, [product nouns], price range in cents)])])
 type Leaf = (&'static str, &'static [&'static str], (i64, i64));
 type Child = (&'static str, &'static [Leaf]);
+// A data table, kept one leaf per line so it reads as a table; rustfmt would stack it into
+// some four hundred lines.
+#[rustfmt::skip]
 const TREE: &[(&str, &str, &[Child])] = &[
-    (
-        "Electronics",
-        "EL",
-        &[
-            (
-                "Phones",
-                &[
-                    (
-                        "Cases",
-                        &["case", "bumper", "wallet case", "clear case"],
-                        (900, 4_900),
-                    ),
-                    (
-                        "Chargers",
-                        &["charger", "power bank", "charging cable", "car charger"],
-                        (1_200, 6_900),
-                    ),
-                ],
-            ),
-            (
-                "Computers",
-                &[
-                    (
-                        "Laptops",
-                        &["laptop", "ultrabook", "notebook", "2-in-1 laptop"],
-                        (39_900, 249_900),
-                    ),
-                    (
-                        "Accessories",
-                        &["keyboard", "mouse", "USB-C hub", "laptop stand"],
-                        (1_500, 12_900),
-                    ),
-                ],
-            ),
-            (
-                "Audio",
-                &[
-                    (
-                        "Headphones",
-                        &["headphones", "earbuds", "headset", "earphones"],
-                        (1_900, 39_900),
-                    ),
-                    (
-                        "Speakers",
-                        &["speaker", "soundbar", "smart speaker", "bookshelf speaker"],
-                        (2_900, 59_900),
-                    ),
-                ],
-            ),
-        ],
-    ),
-    (
-        "Home",
-        "HO",
-        &[
-            (
-                "Kitchen",
-                &[
-                    (
-                        "Cookware",
-                        &["frying pan", "saucepan", "stock pot", "wok"],
-                        (1_900, 18_900),
-                    ),
-                    (
-                        "Utensils",
-                        &["spatula", "chef's knife", "whisk", "ladle"],
-                        (500, 9_900),
-                    ),
-                ],
-            ),
-            (
-                "Furniture",
-                &[
-                    (
-                        "Chairs",
-                        &["desk chair", "armchair", "stool", "dining chair"],
-                        (4_900, 69_900),
-                    ),
-                    (
-                        "Tables",
-                        &["coffee table", "desk", "side table", "dining table"],
-                        (7_900, 129_900),
-                    ),
-                ],
-            ),
-        ],
-    ),
-    (
-        "Books",
-        "BK",
-        &[
-            (
-                "Fiction",
-                &[
-                    (
-                        "Mystery",
-                        &[
-                            "mystery novel",
-                            "detective story",
-                            "thriller",
-                            "crime anthology",
-                        ],
-                        (799, 2_999),
-                    ),
-                    (
-                        "Science Fiction",
-                        &[
-                            "space opera",
-                            "cyberpunk novel",
-                            "time-travel novel",
-                            "short story collection",
-                        ],
-                        (799, 2_999),
-                    ),
-                ],
-            ),
-            (
-                "Non-fiction",
-                &[
-                    (
-                        "History",
-                        &[
-                            "history of Rome",
-                            "biography",
-                            "atlas of empires",
-                            "war memoir",
-                        ],
-                        (999, 4_999),
-                    ),
-                    (
-                        "Science",
-                        &[
-                            "physics primer",
-                            "field guide",
-                            "popular science book",
-                            "database textbook",
-                        ],
-                        (999, 6_999),
-                    ),
-                ],
-            ),
-        ],
-    ),
-    (
-        "Sports",
-        "SP",
-        &[
-            (
-                "Outdoor",
-                &[
-                    (
-                        "Camping",
-                        &["tent", "sleeping bag", "camping stove", "headlamp"],
-                        (1_500, 39_900),
-                    ),
-                    (
-                        "Cycling",
-                        &["bike helmet", "bike light", "water bottle", "bike lock"],
-                        (900, 14_900),
-                    ),
-                ],
-            ),
-            (
-                "Fitness",
-                &[
-                    (
-                        "Yoga",
-                        &["yoga mat", "yoga block", "strap", "meditation cushion"],
-                        (900, 8_900),
-                    ),
-                    (
-                        "Weights",
-                        &["dumbbell", "kettlebell", "weight plate", "resistance band"],
-                        (1_200, 19_900),
-                    ),
-                ],
-            ),
-        ],
-    ),
-    (
-        "Clothing",
-        "CL",
-        &[(
-            "Men",
-            &[
-                (
-                    "Shirts",
-                    &["oxford shirt", "t-shirt", "polo shirt", "flannel shirt"],
-                    (1_500, 8_900),
-                ),
-                (
-                    "Shoes",
-                    &["sneakers", "boots", "loafers", "running shoes"],
-                    (3_900, 19_900),
-                ),
-            ],
-        )],
-    ),
+    ("Electronics", "EL", &[
+        ("Phones", &[
+            ("Cases", &["case", "bumper", "wallet case", "clear case"], (900, 4_900)),
+            ("Chargers", &["charger", "power bank", "charging cable", "car charger"], (1_200, 6_900)),
+        ]),
+        ("Computers", &[
+            ("Laptops", &["laptop", "ultrabook", "notebook", "2-in-1 laptop"], (39_900, 249_900)),
+            ("Accessories", &["keyboard", "mouse", "USB-C hub", "laptop stand"], (1_500, 12_900)),
+        ]),
+        ("Audio", &[
+            ("Headphones", &["headphones", "earbuds", "headset", "earphones"], (1_900, 39_900)),
+            ("Speakers", &["speaker", "soundbar", "smart speaker", "bookshelf speaker"], (2_900, 59_900)),
+        ]),
+    ]),
+    ("Home", "HO", &[
+        ("Kitchen", &[
+            ("Cookware", &["frying pan", "saucepan", "stock pot", "wok"], (1_900, 18_900)),
+            ("Utensils", &["spatula", "chef's knife", "whisk", "ladle"], (500, 9_900)),
+        ]),
+        ("Furniture", &[
+            ("Chairs", &["desk chair", "armchair", "stool", "dining chair"], (4_900, 69_900)),
+            ("Tables", &["coffee table", "desk", "side table", "dining table"], (7_900, 129_900)),
+        ]),
+    ]),
+    ("Books", "BK", &[
+        ("Fiction", &[
+            ("Mystery", &["mystery novel", "detective story", "thriller", "crime anthology"], (799, 2_999)),
+            ("Science Fiction", &["space opera", "cyberpunk novel", "time-travel novel", "short story collection"], (799, 2_999)),
+        ]),
+        ("Non-fiction", &[
+            ("History", &["history of Rome", "biography", "atlas of empires", "war memoir"], (999, 4_999)),
+            ("Science", &["physics primer", "field guide", "popular science book", "database textbook"], (999, 6_999)),
+        ]),
+    ]),
+    ("Sports", "SP", &[
+        ("Outdoor", &[
+            ("Camping", &["tent", "sleeping bag", "camping stove", "headlamp"], (1_500, 39_900)),
+            ("Cycling", &["bike helmet", "bike light", "water bottle", "bike lock"], (900, 14_900)),
+        ]),
+        ("Fitness", &[
+            ("Yoga", &["yoga mat", "yoga block", "strap", "meditation cushion"], (900, 8_900)),
+            ("Weights", &["dumbbell", "kettlebell", "weight plate", "resistance band"], (1_200, 19_900)),
+        ]),
+    ]),
+    ("Clothing", "CL", &[
+        ("Men", &[
+            ("Shirts", &["oxford shirt", "t-shirt", "polo shirt", "flannel shirt"], (1_500, 8_900)),
+            ("Shoes", &["sneakers", "boots", "loafers", "running shoes"], (3_900, 19_900)),
+        ]),
+    ]),
 ];
 
 const ADJECTIVES: &[&str] = &[
