@@ -4,105 +4,153 @@
 //! [`routes`] is shared by the binary and the tests, so the tests exercise exactly what runs.
 
 use std::net::TcpListener;
+use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PayloadError, QueryPayloadError};
 use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::Method;
 use actix_web::middleware::{from_fn, Next};
-use actix_web::{web, App, HttpMessage, HttpResponse, HttpServer, Resource};
+use actix_web::{
+    web, App, FromRequest, Handler, HttpMessage, HttpResponse, HttpServer, Responder, Route,
+};
 
+use crate::config::{Config, DEFAULT_N_PLUS_ONE_THRESHOLD};
 use crate::db::DbPool;
 use crate::error::ApiError;
 use crate::querylog::QueryLog;
-use crate::routes::{categories, customers, orders, products, service};
+use crate::routes::debug::RecentRequests;
+use crate::routes::{categories, customers, dashboard, debug, orders, products, service};
 
 /// The largest JSON body most routes accept.
 pub const JSON_LIMIT_BYTES: usize = 256 * 1024;
 /// The largest body of `POST /customers/bulk`: 10,000 customers fit with room to spare.
 pub const BULK_JSON_LIMIT_BYTES: usize = 8 * 1024 * 1024;
 
-/// The route table: the whole API at a glance.
+/// What the app needs from the configuration, shared by every worker.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub n_plus_one_threshold: usize,
+    pub debug_endpoints: bool,
+}
+
+impl From<&Config> for Settings {
+    fn from(config: &Config) -> Settings {
+        Settings {
+            n_plus_one_threshold: config.n_plus_one_threshold,
+            debug_endpoints: config.debug_endpoints,
+        }
+    }
+}
+
+/// One endpoint of the route table: a method, a path pattern, and its handler.
+pub struct Endpoint {
+    pub method: Method,
+    pub path: &'static str,
+    route: Route,
+}
+
+fn endpoint<F, Args>(method: Method, path: &'static str, handler: F) -> Endpoint
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    Endpoint {
+        route: web::route().method(method.clone()).to(handler),
+        method,
+        path,
+    }
+}
+
+/// The route table: the whole API at a glance, in matching order.
 ///
 /// Order matters where paths overlap: actix picks the first resource whose pattern matches, so
 /// `/customers/bulk` must come before `/customers/{id}` (or a POST to it would be a 405 from
-/// the `{id}` resource).
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/customers/bulk", "POST")
-            .app_data(json_config().limit(BULK_JSON_LIMIT_BYTES))
-            .route(web::post().to(customers::bulk_create)),
-    )
-    .service(resource("/orders/bulk-status", "POST").route(web::post().to(orders::bulk_status)))
-    .service(
-        resource("/customers", "GET, POST")
-            .route(web::get().to(customers::list))
-            .route(web::post().to(customers::create)),
-    )
-    .service(
-        resource("/customers/{id}", "GET, PATCH, DELETE")
-            .route(web::get().to(customers::get))
-            .route(web::patch().to(customers::update))
-            .route(web::delete().to(customers::delete)),
-    )
-    .service(resource("/customers/{id}/orders", "GET").route(web::get().to(customers::orders)))
-    .service(
-        resource("/categories", "GET, POST")
-            .route(web::get().to(categories::list))
-            .route(web::post().to(categories::create)),
-    )
-    .service(
-        resource("/categories/{id}", "GET, PATCH, DELETE")
-            .route(web::get().to(categories::get))
-            .route(web::patch().to(categories::update))
-            .route(web::delete().to(categories::delete)),
-    )
-    .service(
-        resource("/products", "GET, POST")
-            .route(web::get().to(products::list))
-            .route(web::post().to(products::create)),
-    )
-    .service(
-        resource("/products/{id}", "GET, PATCH, DELETE")
-            .route(web::get().to(products::get))
-            .route(web::patch().to(products::update))
-            .route(web::delete().to(products::delete)),
-    )
-    .service(
-        resource("/orders", "GET, POST")
-            .route(web::get().to(orders::list))
-            .route(web::post().to(orders::create)),
-    )
-    .service(
-        resource("/orders/{id}", "GET, PATCH, DELETE")
-            .route(web::get().to(orders::get))
-            .route(web::patch().to(orders::update))
-            .route(web::delete().to(orders::delete)),
-    )
-    .service(resource("/health", "GET").route(web::get().to(service::health)));
+/// the `{id}` resource). The tests enumerate this same table, so a new route cannot be left
+/// out of them.
+pub fn endpoints(settings: &Settings) -> Vec<Endpoint> {
+    use Method as M;
+    let mut table = vec![
+        endpoint(M::POST, "/customers/bulk", customers::bulk_create),
+        endpoint(M::GET, "/customers", customers::list),
+        endpoint(M::POST, "/customers", customers::create),
+        endpoint(M::GET, "/customers/{id}", customers::get),
+        endpoint(M::PATCH, "/customers/{id}", customers::update),
+        endpoint(M::DELETE, "/customers/{id}", customers::delete),
+        endpoint(M::GET, "/customers/{id}/orders", customers::orders),
+        endpoint(M::GET, "/categories", categories::list),
+        endpoint(M::POST, "/categories", categories::create),
+        endpoint(M::GET, "/categories/{id}", categories::get),
+        endpoint(M::PATCH, "/categories/{id}", categories::update),
+        endpoint(M::DELETE, "/categories/{id}", categories::delete),
+        endpoint(M::GET, "/products", products::list),
+        endpoint(M::POST, "/products", products::create),
+        endpoint(M::GET, "/products/{id}", products::get),
+        endpoint(M::PATCH, "/products/{id}", products::update),
+        endpoint(M::DELETE, "/products/{id}", products::delete),
+        endpoint(M::POST, "/orders/bulk-status", orders::bulk_status),
+        endpoint(M::GET, "/orders", orders::list),
+        endpoint(M::POST, "/orders", orders::create),
+        endpoint(M::GET, "/orders/{id}", orders::get),
+        endpoint(M::PATCH, "/orders/{id}", orders::update),
+        endpoint(M::DELETE, "/orders/{id}", orders::delete),
+        endpoint(M::GET, "/dashboard/{strategy}", dashboard::show),
+        endpoint(M::GET, "/health", service::health),
+    ];
+    if settings.debug_endpoints {
+        table.push(endpoint(M::GET, "/_debug/queries", debug::queries));
+    }
+    table
 }
 
-/// A resource whose unmatched methods answer 405 in problem+json with an `Allow` header
-/// (actix's own 405 has an empty body and no `Allow`).
-fn resource(path: &str, allow: &'static str) -> Resource {
-    web::resource(path).default_service(web::to(move || async move {
-        Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow })
-    }))
+/// Registers [`endpoints`]: one actix resource per path, whose unmatched methods answer 405 in
+/// problem+json with an `Allow` header (actix's own 405 has an empty body and no `Allow`).
+pub fn routes(cfg: &mut web::ServiceConfig, settings: &Settings) {
+    let mut by_path: Vec<(&'static str, Vec<Endpoint>)> = Vec::new();
+    for endpoint in endpoints(settings) {
+        match by_path.iter_mut().find(|(path, _)| *path == endpoint.path) {
+            Some((_, group)) => group.push(endpoint),
+            None => by_path.push((endpoint.path, vec![endpoint])),
+        }
+    }
+    for (path, group) in by_path {
+        let allow: Vec<&str> = group.iter().map(|e| e.method.as_str()).collect();
+        let allow = allow.join(", ");
+        let mut resource = web::resource(path).default_service(web::to(move || {
+            let allow = allow.clone();
+            async move { Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow }) }
+        }));
+        if path == "/customers/bulk" {
+            resource = resource.app_data(json_config().limit(BULK_JSON_LIMIT_BYTES));
+        }
+        for endpoint in group {
+            resource = resource.route(endpoint.route);
+        }
+        cfg.service(resource);
+    }
 }
 
 /// Builds the server on an already bound listener (tests bind port 0) and a shared pool.
 /// The returned [`Server`] runs until it is stopped or the process gets Ctrl-C / SIGTERM, when
 /// it stops accepting, lets in-flight requests finish, and returns.
-pub fn run(listener: TcpListener, pool: DbPool) -> std::io::Result<Server> {
-    // Built once, outside the factory closure: every worker thread shares the same pool.
+pub fn run(listener: TcpListener, pool: DbPool, config: &Config) -> std::io::Result<Server> {
+    // Built once, outside the factory closure: every worker thread shares the same pool, the
+    // same settings and the same record of recent requests.
     let pool = web::Data::new(pool);
+    let settings = web::Data::new(Settings::from(config));
+    let recent = web::Data::new(RecentRequests::default());
     let server = HttpServer::new(move || {
+        let settings = settings.clone();
         App::new()
             .app_data(pool.clone())
+            .app_data(settings.clone())
+            .app_data(recent.clone())
             .app_data(json_config())
             .app_data(query_config())
             .wrap(from_fn(count_queries))
-            .configure(routes)
+            .configure(|cfg| routes(cfg, &settings))
             .default_service(web::to(service::unknown_route))
     })
     .listen(listener)?
@@ -110,21 +158,30 @@ pub fn run(listener: TcpListener, pool: DbPool) -> std::io::Result<Server> {
     Ok(server)
 }
 
-/// Gives each request a fresh [`QueryLog`], and after the handler turns it into
-/// `X-Query-Count` and `Server-Timing` headers and one access-log line.
+/// Gives each request a fresh [`QueryLog`]; after the handler, turns it into `X-Query-Count`
+/// and `Server-Timing`, runs the N+1 detector, remembers the request for `/_debug/queries`
+/// and logs one access line.
 async fn count_queries(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let log = QueryLog::default();
-    req.extensions_mut().insert(log.clone());
     let (method, path) = (req.method().clone(), req.path().to_string());
-    let started = std::time::Instant::now();
+    let log = QueryLog::for_request(format!("{method} {path}"));
+    req.extensions_mut().insert(log.clone());
+    let settings = req.app_data::<web::Data<Settings>>().cloned();
+    let recent = req.app_data::<web::Data<RecentRequests>>().cloned();
+    let started = Instant::now();
 
     let mut res = next.call(req).await?;
 
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
     let count = log.count();
     let db_ms = log.total_duration().as_secs_f64() * 1e3;
+    let status = res.status().as_u16();
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| path.clone());
     let headers = res.headers_mut();
     headers.insert(
         HeaderName::from_static("x-query-count"),
@@ -135,13 +192,44 @@ async fn count_queries(
     {
         headers.insert(HeaderName::from_static("server-timing"), timing);
     }
+
+    // The N+1 detector: one statement text repeated `threshold` times in one request.
+    let threshold = settings
+        .as_ref()
+        .map_or(DEFAULT_N_PLUS_ONE_THRESHOLD, |s| s.n_plus_one_threshold);
+    if let Some(repeated) = log.repeated_at_least(threshold) {
+        tracing::warn!(
+            target: "mercado::n_plus_one",
+            %method,
+            route,
+            count = repeated.count,
+            sql = repeated.sql,
+            "possible N+1: one statement ran {} times in one request",
+            repeated.count
+        );
+        let value = format!("{}; {}", repeated.count, repeated.sql);
+        // SQL from the query builder is plain ASCII; anything else is dropped from the header
+        // rather than failing the response.
+        let value: String = value
+            .chars()
+            .filter(|c| c.is_ascii() && !c.is_ascii_control())
+            .collect();
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static("x-n-plus-one"), value);
+        }
+    }
+
+    // Requests to the debug endpoint itself would only crowd out the ones being debugged.
+    if let Some(recent) = recent.filter(|_| route != "/_debug/queries") {
+        recent.record(method.as_str(), &path, status, elapsed_ms, &log);
+    }
     tracing::info!(
         target: "mercado::http",
         %method,
         path,
-        status = res.status().as_u16(),
+        status,
         queries = count,
-        ms = format!("{:.2}", started.elapsed().as_secs_f64() * 1e3),
+        ms = format!("{elapsed_ms:.2}"),
     );
     Ok(res)
 }

@@ -117,7 +117,7 @@ pub fn serve(config: Config) -> Result<(), StartError> {
     );
 
     actix_web::rt::System::new()
-        .block_on(async move { crate::app::run(listener, pool)?.await })
+        .block_on(async move { crate::app::run(listener, pool, &config)?.await })
         .map_err(StartError::Server)?;
     tracing::info!("stopped cleanly");
     Ok(())

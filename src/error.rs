@@ -39,7 +39,7 @@ pub enum ApiError {
     NotFound(String),
     /// 405: the route exists, the method does not; `allow` lists the methods that do.
     #[error("method not allowed")]
-    MethodNotAllowed { allow: &'static str },
+    MethodNotAllowed { allow: String },
     /// 409: the request clashes with what is stored (a taken email, a referenced row, a status move).
     #[error("{detail}")]
     Conflict {
@@ -259,7 +259,7 @@ impl ResponseError for ApiError {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
             }
             ApiError::MethodNotAllowed { allow } => {
-                response.insert_header((header::ALLOW, *allow));
+                response.insert_header((header::ALLOW, allow.as_str()));
             }
             _ => {}
         }
@@ -314,7 +314,12 @@ mod tests {
         let table: Vec<(ApiError, u16)> = vec![
             (ApiError::BadRequest("x".into()), 400),
             (ApiError::not_found("customer", 1), 404),
-            (ApiError::MethodNotAllowed { allow: "GET" }, 405),
+            (
+                ApiError::MethodNotAllowed {
+                    allow: "GET".into(),
+                },
+                405,
+            ),
             (ApiError::conflict("x"), 409),
             (ApiError::PayloadTooLarge("x".into()), 413),
             (ApiError::UnsupportedMediaType("x".into()), 415),

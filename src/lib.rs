@@ -14,6 +14,7 @@
 pub mod app;
 pub mod commands;
 pub mod config;
+pub mod dashboard;
 pub mod db;
 pub mod error;
 pub mod models;

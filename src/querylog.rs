@@ -21,11 +21,35 @@ pub struct Statement {
     pub duration: Duration,
 }
 
-/// The statements one request ran. Cheap to clone: clones share one list.
+/// Statements with the same (normalised) SQL text, counted together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatementGroup {
+    pub sql: String,
+    pub count: usize,
+    pub total: Duration,
+}
+
+/// The statements one request ran, and which request that is (`GET /orders`), for the log.
+/// Cheap to clone: clones share one list.
 #[derive(Debug, Clone, Default)]
-pub struct QueryLog(Arc<Mutex<Vec<Statement>>>);
+pub struct QueryLog {
+    statements: Arc<Mutex<Vec<Statement>>>,
+    request: Arc<str>,
+}
 
 impl QueryLog {
+    /// A log for the request described by `request`, e.g. `"GET /customers"`.
+    pub fn for_request(request: String) -> QueryLog {
+        QueryLog {
+            statements: Arc::default(),
+            request: request.into(),
+        }
+    }
+
+    pub fn request(&self) -> &str {
+        &self.request
+    }
+
     pub fn record(&self, sql: String, duration: Duration) {
         self.lock().push(Statement { sql, duration });
     }
@@ -44,13 +68,94 @@ impl QueryLog {
         self.lock().clone()
     }
 
+    /// The statements grouped by [`normalise`]d SQL text, in order of first appearance.
+    /// An N+1 shows up here as one group with a large count.
+    pub fn grouped(&self) -> Vec<StatementGroup> {
+        let mut groups: Vec<StatementGroup> = Vec::new();
+        let mut index = std::collections::HashMap::new();
+        for statement in self.lock().iter() {
+            let sql = normalise(&statement.sql);
+            match index.get(&sql) {
+                Some(&i) => {
+                    let group: &mut StatementGroup = &mut groups[i];
+                    group.count += 1;
+                    group.total += statement.duration;
+                }
+                None => {
+                    index.insert(sql.clone(), groups.len());
+                    groups.push(StatementGroup {
+                        sql,
+                        count: 1,
+                        total: statement.duration,
+                    });
+                }
+            }
+        }
+        groups
+    }
+
+    /// The most repeated statement, if it ran at least `threshold` times: the N+1 detector.
+    /// Ties go to the statement that appeared first.
+    pub fn repeated_at_least(&self, threshold: usize) -> Option<StatementGroup> {
+        self.grouped()
+            .into_iter()
+            .fold(None, |best: Option<StatementGroup>, group| match best {
+                Some(best) if best.count >= group.count => Some(best),
+                _ => Some(group),
+            })
+            .filter(|group| group.count >= threshold)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Statement>> {
         // A panic while holding this lock cannot leave the Vec half-written, so a poisoned
         // lock is still safe to use.
-        self.0
+        self.statements
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// One shape for statements that differ only in how many parameters a list holds.
+///
+/// On SQLite, `belonging_to(&orders)` sends `IN (?, ?, ?)` with one `?` per id, and a
+/// multi-row insert sends `VALUES (?, ?), (?, ?), ...`; a request that runs the "same"
+/// statement for 3 ids and for 4 ids would otherwise look like two different statements.
+/// PostgreSQL already sends one shape (`= ANY($1)`), so this changes nothing there.
+pub fn normalise(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len().min(512));
+    let mut rest = sql;
+    while let Some(start) = rest.find('(') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start..];
+        match placeholder_list_len(after) {
+            Some(len) => {
+                out.push_str("(?, ...)");
+                rest = &after[len..];
+                // Collapse the `, (?, ?), (?, ?)` runs that follow: further VALUES rows.
+                while let Some(next) = rest.strip_prefix(", ") {
+                    match placeholder_list_len(next) {
+                        Some(len) => rest = &next[len..],
+                        None => break,
+                    }
+                }
+            }
+            None => {
+                out.push('(');
+                rest = &after[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// If `text` starts with `(?, ?, ...)` (SQLite's bare `?` placeholders), its length.
+fn placeholder_list_len(text: &str) -> Option<usize> {
+    let body = text.strip_prefix('(')?;
+    let end = body.find(')')?;
+    let inner = &body[..end];
+    let all_placeholders = !inner.is_empty() && inner.split(", ").all(|part| part == "?");
+    all_placeholders.then_some(end + 2)
 }
 
 /// The Diesel instrumentation that feeds a [`QueryLog`].
@@ -84,6 +189,7 @@ impl Instrumentation for Recorder {
                 }
                 tracing::debug!(
                     target: "mercado::sql",
+                    request = self.log.request(),
                     duration_ms = duration.as_secs_f64() * 1e3,
                     binds,
                     failed = error.is_some(),
@@ -111,6 +217,54 @@ fn is_transaction_control(sql: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholder_lists_of_any_length_share_one_shape() {
+        let three = "SELECT `a` FROM `t` WHERE (`t`.`id` IN (?, ?, ?)) ORDER BY `a`";
+        let one = "SELECT `a` FROM `t` WHERE (`t`.`id` IN (?)) ORDER BY `a`";
+        assert_eq!(normalise(three), normalise(one));
+        assert_eq!(
+            normalise(three),
+            "SELECT `a` FROM `t` WHERE (`t`.`id` IN (?, ...)) ORDER BY `a`"
+        );
+        let rows = "INSERT INTO `t` (`a`, `b`) VALUES (?, ?), (?, ?), (?, ?)";
+        assert_eq!(
+            normalise(rows),
+            "INSERT INTO `t` (`a`, `b`) VALUES (?, ...)"
+        );
+        // Column lists and PostgreSQL's numbered parameters are left alone.
+        let pg = "SELECT \"a\" FROM \"t\" WHERE (\"t\".\"id\" = ANY($1)) LIMIT $2";
+        assert_eq!(normalise(pg), pg);
+    }
+
+    #[test]
+    fn the_detector_reports_the_most_repeated_statement_at_the_threshold() {
+        let log = QueryLog::for_request("GET /x".to_string());
+        log.record("SELECT 1".to_string(), Duration::from_millis(1));
+        for _ in 0..3 {
+            log.record(
+                "SELECT `o` WHERE `c` = ?".to_string(),
+                Duration::from_millis(2),
+            );
+        }
+        for n in 1..=2 {
+            let ids = vec!["?"; n].join(", ");
+            log.record(
+                format!("SELECT `i` WHERE `o` IN ({ids})"),
+                Duration::from_millis(1),
+            );
+        }
+        let top = log
+            .repeated_at_least(3)
+            .expect("three repeats reach a threshold of 3");
+        assert_eq!(
+            (top.sql.as_str(), top.count),
+            ("SELECT `o` WHERE `c` = ?", 3)
+        );
+        assert_eq!(top.total, Duration::from_millis(6));
+        assert!(log.repeated_at_least(4).is_none());
+        assert_eq!(log.grouped().len(), 3, "the two IN lists are one group");
+    }
 
     #[test]
     fn transaction_control_is_not_counted_but_statements_are() {

@@ -4,6 +4,8 @@
 
 pub mod categories;
 pub mod customers;
+pub mod dashboard;
+pub mod debug;
 pub mod orders;
 pub mod products;
 pub mod service;

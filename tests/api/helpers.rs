@@ -206,8 +206,14 @@ pub fn test_config(url: &str) -> Config {
 
 /// Starts the app on a fresh database of `backend`; `None` when PostgreSQL is skipped.
 pub fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {})
+}
+
+/// Like [`spawn_app`], with the configuration adjusted by `adjust` first.
+pub fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
     let database = TestDatabase::create(backend)?;
-    let config = test_config(&database.url);
+    let mut config = test_config(&database.url);
+    adjust(&mut config);
     Some(TestApp::start(backend, &config, Some(database)))
 }
 
@@ -221,10 +227,12 @@ impl TestApp {
 
         let (tx, rx) = std::sync::mpsc::channel();
         let server_pool = pool.clone();
+        let server_config = config.clone();
         let thread = std::thread::spawn(move || {
             let system = actix_web::rt::System::new();
             let _ = system.block_on(async move {
-                let server = mercado::app::run(listener, server_pool).expect("server starts");
+                let server = mercado::app::run(listener, server_pool, &server_config)
+                    .expect("server starts");
                 tx.send(server.handle()).expect("test is waiting");
                 server.await
             });
@@ -341,6 +349,21 @@ impl TestApp {
     }
 
     /// Places an order of `(product_id, quantity)` lines and returns its JSON.
+    /// Loads a generated shop straight into the app's database (see `mercado seed`).
+    pub fn seed(&self, customers: u64, orders_per_customer: u64, seed: u64) {
+        let options = mercado::seed::SeedOptions {
+            shape: mercado::seed::generate::Shape {
+                customers,
+                orders_per_customer,
+                seed,
+            },
+            reset: false,
+            method: mercado::seed::LoadMethod::fastest_for(self.backend),
+        };
+        mercado::seed::seed(&mut self.conn(), options, &indicatif::ProgressBar::hidden())
+            .expect("seed the test shop");
+    }
+
     pub fn place_order(&self, customer_id: i64, lines: &[(i64, i64)]) -> Value {
         let items: Vec<Value> = lines
             .iter()

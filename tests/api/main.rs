@@ -8,6 +8,7 @@ mod bulk;
 mod categories;
 mod concurrency;
 mod customers;
+mod dashboard;
 mod errors;
 mod orders;
 mod products;

@@ -1,0 +1,291 @@
+//! The N+1 lesson: one dashboard computed four ways, side by side.
+//!
+//! The textbook's worked scenario: a page that lists customers with their order count and total
+//! spend was fast with ten test customers and took 30 seconds in production, because it ran one
+//! query per customer and one more per order. Every function below returns exactly the same
+//! rows; what differs is how many statements it sends, which `X-Query-Count` shows:
+//!
+//! | strategy | statements for N customers holding O orders |
+//! |---|---|
+//! | [`n_plus_one`] | 1 + N + O |
+//! | [`batched`] | 3 (2 if the customers have no orders, 1 for an empty page), plus one per extra chunk |
+//! | [`joined`] | 1 |
+//! | [`aggregate`] | 1 |
+//!
+//! SQLAlchemy hides the N+1 behind lazy loading: `customer.orders` looks like an attribute and
+//! fires a query. Diesel has no lazy loading, so its N+1 can only be written as a visible loop
+//! of `.load(conn)` calls, which is what [`n_plus_one`] does on purpose.
+
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use serde::Serialize;
+
+use crate::db::{self, DbConnection};
+use crate::models::{Customer, Order, OrderItem, OrderStatus, Page};
+use crate::schema::{customers, order_items, orders};
+
+/// One row of the dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, QueryableByName)]
+pub struct DashboardRow {
+    #[diesel(sql_type = BigInt)]
+    pub customer_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub first_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub last_name: String,
+    /// Every order, cancelled ones included.
+    #[diesel(sql_type = BigInt)]
+    pub order_count: i64,
+    /// The line totals of the orders that are not cancelled.
+    #[diesel(sql_type = BigInt)]
+    pub total_spend_cents: i64,
+}
+
+/// The four strategies, by their URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    NPlusOne,
+    Batched,
+    Joined,
+    Aggregate,
+}
+
+impl Strategy {
+    pub const ALL: [Strategy; 4] = [
+        Strategy::NPlusOne,
+        Strategy::Batched,
+        Strategy::Joined,
+        Strategy::Aggregate,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::NPlusOne => "n-plus-one",
+            Strategy::Batched => "batched",
+            Strategy::Joined => "joined",
+            Strategy::Aggregate => "aggregate",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Strategy> {
+        Strategy::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// Runs this strategy for one page of customers.
+    pub fn run(self, conn: &mut DbConnection, page: Page) -> QueryResult<Vec<DashboardRow>> {
+        match self {
+            Strategy::NPlusOne => n_plus_one(conn, page),
+            Strategy::Batched => batched(conn, page),
+            Strategy::Joined => joined(conn, page),
+            Strategy::Aggregate => aggregate(conn, page),
+        }
+    }
+}
+
+/// The page of customers every strategy starts from:
+/// `SELECT ... FROM customers WHERE customer_id > $1 ORDER BY customer_id LIMIT $2`.
+fn customer_page(conn: &mut DbConnection, page: Page) -> QueryResult<Vec<Customer>> {
+    Customer::page(conn, None, page)
+}
+
+/// Sums what [`DashboardRow`] reports from a customer's orders and their items.
+fn row(customer: &Customer, orders: &[(&Order, &[OrderItem])]) -> DashboardRow {
+    let spend = orders
+        .iter()
+        .filter(|(order, _)| order.status != OrderStatus::Cancelled.as_str())
+        .flat_map(|(_, items)| items.iter())
+        .map(|item| i64::from(item.quantity) * item.unit_price_cents)
+        .sum();
+    DashboardRow {
+        customer_id: customer.customer_id,
+        first_name: customer.first_name.clone(),
+        last_name: customer.last_name.clone(),
+        order_count: orders.len() as i64,
+        total_spend_cents: spend,
+    }
+}
+
+/// DELIBERATELY BAD: this is the N+1 the lesson is about. Do not copy it; see [`batched`].
+///
+/// ```sql
+/// SELECT ... FROM customers WHERE customer_id > $1 ORDER BY customer_id LIMIT $2  -- 1
+/// SELECT ... FROM orders WHERE customer_id = $1                                 -- N times
+/// SELECT ... FROM order_items WHERE order_id = $1                               -- O times
+/// ```
+///
+/// 1 + N + O statements: 51 for 50 customers without orders, thousands for a page of regular
+/// customers. Each is a round trip, and each is cheap, which is why it hides so well in
+/// development and hurts in production. The service's N+1 detector flags this route.
+pub fn n_plus_one(conn: &mut DbConnection, page: Page) -> QueryResult<Vec<DashboardRow>> {
+    let customers = customer_page(conn, page)?;
+    let mut rows = Vec::with_capacity(customers.len());
+    for customer in &customers {
+        let orders: Vec<Order> = Order::belonging_to(customer)
+            .select(Order::as_select())
+            .order(orders::order_id)
+            .load(conn)?;
+        let mut with_items = Vec::with_capacity(orders.len());
+        for order in &orders {
+            let items: Vec<OrderItem> = OrderItem::belonging_to(order)
+                .select(OrderItem::as_select())
+                .load(conn)?;
+            with_items.push(items);
+        }
+        let pairs: Vec<(&Order, &[OrderItem])> = orders
+            .iter()
+            .zip(with_items.iter().map(Vec::as_slice))
+            .collect();
+        rows.push(row(customer, &pairs));
+    }
+    Ok(rows)
+}
+
+/// The fix SQLAlchemy calls `selectinload`: load each level for the whole page at once.
+///
+/// ```sql
+/// SELECT ... FROM customers WHERE customer_id > $1 ORDER BY customer_id LIMIT $2
+/// SELECT ... FROM orders WHERE customer_id IN (?, ?, ...)      -- PostgreSQL: = ANY($1)
+/// SELECT ... FROM order_items WHERE order_id IN (?, ?, ...)    -- PostgreSQL: = ANY($1)
+/// ```
+///
+/// Three statements whatever the page size: two when the customers have no orders, one when
+/// the page is empty. `belonging_to(&slice)` builds the `IN` list from the parents' ids, and
+/// `grouped_by(&slice)` hands the children back as one `Vec` per parent, in the slice's order.
+///
+/// On SQLite each id is a bind parameter, and a statement may carry at most 32,766; a longer
+/// list (a 5,000-customer page can hold more orders than that) is split, one statement per
+/// extra chunk. PostgreSQL sends the list as one array parameter and never splits.
+pub fn batched(conn: &mut DbConnection, page: Page) -> QueryResult<Vec<DashboardRow>> {
+    let customers = customer_page(conn, page)?;
+    if customers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let chunk = db::max_binds(conn.backend());
+    let mut orders: Vec<Order> = Vec::new();
+    for part in customers.chunks(chunk) {
+        orders.extend(
+            Order::belonging_to(part)
+                .select(Order::as_select())
+                .order(orders::order_id)
+                .load(conn)?,
+        );
+    }
+    let mut items: Vec<OrderItem> = Vec::new();
+    if !orders.is_empty() {
+        for part in orders.chunks(chunk) {
+            items.extend(
+                OrderItem::belonging_to(part)
+                    .select(OrderItem::as_select())
+                    .load(conn)?,
+            );
+        }
+    }
+    // Zip each grouping with the very slice it was grouped by.
+    let items_per_order: Vec<Vec<OrderItem>> = items.grouped_by(&orders);
+    let orders_with_items: Vec<(Order, Vec<OrderItem>)> =
+        orders.into_iter().zip(items_per_order).collect();
+    let per_customer: Vec<Vec<(Order, Vec<OrderItem>)>> = orders_with_items.grouped_by(&customers);
+    Ok(customers
+        .iter()
+        .zip(per_customer)
+        .map(|(customer, orders)| {
+            let pairs: Vec<(&Order, &[OrderItem])> = orders
+                .iter()
+                .map(|(order, items)| (order, items.as_slice()))
+                .collect();
+            row(customer, &pairs)
+        })
+        .collect())
+}
+
+/// The fix SQLAlchemy calls `joinedload`: one query, every level joined, folded in Rust.
+///
+/// ```sql
+/// SELECT c.customer_id, c.first_name, c.last_name, o.order_id, o.status,
+///        oi.quantity, oi.unit_price_cents
+///   FROM customers c
+///   LEFT JOIN orders o ON o.customer_id = c.customer_id
+///   LEFT JOIN order_items oi ON oi.order_id = o.order_id
+///  WHERE c.customer_id IN (SELECT page_customers.customer_id FROM customers AS page_customers
+///                           WHERE ... > $1 ORDER BY ... LIMIT $2)
+///  ORDER BY c.customer_id, o.order_id
+/// ```
+///
+/// One statement. The page is chosen in a subquery so that `LIMIT` counts customers, not
+/// joined rows. The price is width: each customer's name comes back once per item, which
+/// is fine here and wasteful for wide parents with many children; `batched` sends each row
+/// once.
+pub fn joined(conn: &mut DbConnection, page: Page) -> QueryResult<Vec<DashboardRow>> {
+    // The subquery reads `customers` too, so it needs an alias: SQL would accept the same name
+    // twice, but Diesel checks at compile time that every column names a table it can tell apart.
+    let page_customers = diesel::alias!(customers as page_customers);
+    let page_id = page_customers.field(customers::customer_id);
+    let page_ids = page_customers
+        .select(page_id)
+        .filter(page_id.gt(page.after))
+        .order(page_id)
+        .limit(page.limit);
+    type JoinedRow = (
+        i64,
+        String,
+        String,
+        Option<(i64, String)>,
+        Option<(i32, i64)>,
+    );
+    let rows: Vec<JoinedRow> = customers::table
+        .left_join(orders::table.on(orders::customer_id.eq(customers::customer_id)))
+        .left_join(order_items::table.on(order_items::order_id.eq(orders::order_id)))
+        .filter(customers::customer_id.eq_any(page_ids))
+        .select((
+            customers::customer_id,
+            customers::first_name,
+            customers::last_name,
+            (orders::order_id, orders::status).nullable(),
+            (order_items::quantity, order_items::unit_price_cents).nullable(),
+        ))
+        .order((customers::customer_id, orders::order_id))
+        .load(conn)?;
+
+    // Fold the flat rows, which arrive sorted by customer then order: one DashboardRow per
+    // customer, counting each order once however many item rows it spans.
+    let mut out: Vec<DashboardRow> = Vec::new();
+    let mut last_order_id: Option<i64> = None;
+    for (customer_id, first_name, last_name, order, item) in rows {
+        if out.last().map(|r| r.customer_id) != Some(customer_id) {
+            out.push(DashboardRow {
+                customer_id,
+                first_name,
+                last_name,
+                order_count: 0,
+                total_spend_cents: 0,
+            });
+            last_order_id = None;
+        }
+        let current = out.last_mut().expect("pushed above");
+        if let Some((order_id, status)) = order {
+            if last_order_id != Some(order_id) {
+                current.order_count += 1;
+                last_order_id = Some(order_id);
+            }
+            if let (Some((quantity, price)), true) =
+                (item, status != OrderStatus::Cancelled.as_str())
+            {
+                current.total_spend_cents += i64::from(quantity) * price;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Let the database do the arithmetic: one hand-written `GROUP BY`, the same SQL text on both
+/// backends (`src/reports/dashboard_aggregate.sql`).
+///
+/// One statement, and only the finished numbers cross the wire. This is raw SQL because the
+/// DSL version (a grouped select with a conditional `SUM` over a limited subquery) is harder
+/// to read than the SQL it would produce; the inputs are still bound parameters.
+pub fn aggregate(conn: &mut DbConnection, page: Page) -> QueryResult<Vec<DashboardRow>> {
+    diesel::sql_query(include_str!("reports/dashboard_aggregate.sql"))
+        .bind::<BigInt, _>(page.after)
+        .bind::<BigInt, _>(page.limit)
+        .load(conn)
+}
