@@ -1,10 +1,16 @@
-//! What the command line runs: `serve`, `migrate` and `seed`. `main.rs` parses the arguments and calls
+//! What the command line runs: `serve`, `migrate`, `seed` and `demo`. `main.rs` parses the arguments and calls
 //! one of these; each returns a [`StartError`] that `main` prints as one line.
 
 use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use diesel::Connection;
 
 use crate::config::{Config, ConfigError};
+use crate::dashboard::Strategy;
 use crate::db::{self, DbTarget, MigrationError};
+use crate::models::Page;
+use crate::querylog::{QueryLog, Recorder};
 use crate::seed::{self, LoadMethod, SeedError, SeedOptions};
 
 /// Why the program could not do what it was asked. Each message is one line for a human.
@@ -81,6 +87,100 @@ pub fn seed(
     let report = seed::seed(&mut conn, options, &seed::terminal_progress())?;
     println!("{}", report.summary());
     Ok(())
+}
+
+/// The page sizes `mercado demo` compares.
+const DEMO_PAGE_SIZES: [i64; 3] = [10, 100, 1_000];
+
+/// The shop `mercado demo` loads into an empty database: large enough that its biggest page is
+/// full.
+const DEMO_SHOP: seed::generate::Shape = seed::generate::Shape {
+    customers: 1_000,
+    orders_per_customer: 4,
+    seed: 2025,
+};
+
+/// `mercado demo`: the textbook's progressive project, steps 3 and 4, as one command. Runs the
+/// four dashboard strategies at several page sizes against the configured database and prints
+/// statements and milliseconds for each, the way you would read them off `echo=True`.
+pub fn demo(config: &Config) -> Result<(), StartError> {
+    let (target, mut conn) = connect(config)?;
+    db::migrate(&mut conn)?;
+    if !seed::has_customers(&mut conn).map_err(SeedError::from)? {
+        let options = SeedOptions {
+            shape: DEMO_SHOP,
+            reset: false,
+            method: LoadMethod::fastest_for(target.backend),
+        };
+        let report = seed::seed(&mut conn, options, &seed::terminal_progress())?;
+        println!("the database was empty: {}\n", report.summary());
+    }
+
+    println!(
+        "{:<12} {:>6} {:>10} {:>12} {:>10}",
+        "strategy", "limit", "customers", "statements", "ms"
+    );
+    let mut results = Vec::new();
+    for strategy in Strategy::ALL {
+        for limit in DEMO_PAGE_SIZES {
+            let (rows, statements, took) = measure(&mut conn, strategy, limit)?;
+            println!(
+                "{:<12} {:>6} {:>10} {:>12} {:>10.2}",
+                strategy.name(),
+                limit,
+                rows,
+                statements,
+                took.as_secs_f64() * 1e3
+            );
+            results.push((strategy, limit, statements, took));
+        }
+    }
+
+    let at_largest = |wanted: Strategy| {
+        results
+            .iter()
+            .find(|(s, limit, _, _)| *s == wanted && *limit == DEMO_PAGE_SIZES[2])
+            .map(|(_, _, statements, took)| (*statements, took.as_secs_f64() * 1e3))
+            .unwrap_or_default()
+    };
+    let (bad_statements, bad_ms) = at_largest(Strategy::NPlusOne);
+    let (good_statements, good_ms) = at_largest(Strategy::Batched);
+    println!(
+        "\nAt a page of {} on {}, n-plus-one sent {bad_statements} statements in {bad_ms:.1} ms \
+         where batched sent {good_statements} in {good_ms:.1} ms, for the same rows.",
+        DEMO_PAGE_SIZES[2],
+        target.backend.name()
+    );
+    println!(
+        "The statement count grows with the data only when a query runs inside a loop; count \
+         statements (X-Query-Count, RUST_LOG=mercado::sql=debug), not lines of code."
+    );
+    Ok(())
+}
+
+/// Runs one strategy on the first page of `limit` customers; returns rows, statements and the
+/// best time of three runs (the first run also warms SQLite's page cache and Diesel's
+/// prepared-statement cache, which are not the lesson).
+fn measure(
+    conn: &mut db::DbConnection,
+    strategy: Strategy,
+    limit: i64,
+) -> Result<(usize, usize, Duration), StartError> {
+    let page = Page { limit, after: 0 };
+    let mut best = Duration::MAX;
+    let mut rows = 0;
+    let mut statements = 0;
+    for _ in 0..3 {
+        let log = QueryLog::for_request(format!("demo {} {limit}", strategy.name()));
+        conn.set_instrumentation(Recorder::new(log.clone()));
+        let started = Instant::now();
+        let result = strategy.run(conn, page).map_err(SeedError::from)?;
+        best = best.min(started.elapsed());
+        conn.set_instrumentation(diesel::connection::get_default_instrumentation());
+        rows = result.len();
+        statements = log.count();
+    }
+    Ok((rows, statements, best))
 }
 
 /// `mercado serve`: migrate, build the pool, listen, serve until Ctrl-C or SIGTERM.

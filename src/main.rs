@@ -44,6 +44,9 @@ enum Command {
         #[arg(long, value_enum)]
         method: Option<Method>,
     },
+    /// Run the four dashboard strategies at several page sizes and print statements and
+    /// milliseconds for each (seeds a demo shop first if the database is empty).
+    Demo,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -94,6 +97,7 @@ fn main() -> ExitCode {
                 });
                 commands::seed(&config, shape, reset, method)
             }
+            Command::Demo => commands::demo(&config),
         });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -152,11 +152,7 @@ pub const DEMO: Shape = Shape {
 
 /// Seeds [`DEMO`] when there are no customers yet; `Ok(None)` when there already are.
 pub fn seed_demo_if_empty(conn: &mut DbConnection) -> Result<Option<SeedReport>, SeedError> {
-    let any_customer: bool = diesel::select(diesel::dsl::exists(
-        customers::table.select(customers::customer_id),
-    ))
-    .get_result(conn)?;
-    if any_customer {
+    if has_customers(conn)? {
         return Ok(None);
     }
     let options = SeedOptions {
@@ -165,6 +161,14 @@ pub fn seed_demo_if_empty(conn: &mut DbConnection) -> Result<Option<SeedReport>,
         method: LoadMethod::fastest_for(conn.backend()),
     };
     seed(conn, options, &ProgressBar::hidden()).map(Some)
+}
+
+/// Whether the shop has any customer: `SELECT EXISTS (SELECT customer_id FROM customers)`.
+pub fn has_customers(conn: &mut DbConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        customers::table.select(customers::customer_id),
+    ))
+    .get_result(conn)
 }
 
 /// A progress bar on stderr when it is a terminal, a hidden one otherwise (logs, CI, pipes).

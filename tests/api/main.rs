@@ -10,6 +10,7 @@ mod concurrency;
 mod customers;
 mod dashboard;
 mod errors;
+mod n_plus_one;
 mod orders;
 mod products;
 mod schema;
