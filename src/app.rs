@@ -21,7 +21,7 @@ use crate::db::DbPool;
 use crate::error::ApiError;
 use crate::querylog::QueryLog;
 use crate::routes::debug::RecentRequests;
-use crate::routes::{categories, customers, dashboard, debug, orders, products, service};
+use crate::routes::{categories, customers, dashboard, debug, orders, products, reports, service};
 
 /// The largest JSON body most routes accept.
 pub const JSON_LIMIT_BYTES: usize = 256 * 1024;
@@ -97,6 +97,18 @@ pub fn endpoints(settings: &Settings) -> Vec<Endpoint> {
         endpoint(M::PATCH, "/orders/{id}", orders::update),
         endpoint(M::DELETE, "/orders/{id}", orders::delete),
         endpoint(M::GET, "/dashboard/{strategy}", dashboard::show),
+        endpoint(
+            M::GET,
+            "/reports/orders-by-last-name",
+            reports::orders_by_last_name,
+        ),
+        endpoint(M::GET, "/reports/top-customers", reports::top_customers),
+        endpoint(M::GET, "/reports/monthly-revenue", reports::monthly_revenue),
+        endpoint(
+            M::GET,
+            "/reports/category-revenue",
+            reports::category_revenue,
+        ),
         endpoint(M::GET, "/health", service::health),
     ];
     if settings.debug_endpoints {

@@ -19,6 +19,7 @@ pub mod db;
 pub mod error;
 pub mod models;
 pub mod querylog;
+pub mod reports;
 pub mod routes;
 pub mod schema;
 pub mod seed;

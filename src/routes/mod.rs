@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod debug;
 pub mod orders;
 pub mod products;
+pub mod reports;
 pub mod service;
 
 use std::future::{ready, Ready};

@@ -13,6 +13,7 @@ mod errors;
 mod n_plus_one;
 mod orders;
 mod products;
+mod reports;
 mod schema;
 mod seed;
 mod service;

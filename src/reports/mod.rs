@@ -1,0 +1,142 @@
+//! Reports in raw SQL: where the textbook says to step past the ORM.
+//!
+//! Each report is one hand-written statement in a `.sql` file beside this module: shared by
+//! both backends where the dialects agree (`*.sql`), one per backend where they do not
+//! (`postgres/*.sql`, `sqlite/*.sql`, each saying what differs). They run through
+//! `diesel::sql_query` with every input bound (`.bind::<T, _>(value)`), never formatted into
+//! the text, and load into `#[derive(QueryableByName)]` rows, which Diesel fills by column
+//! name and checks by type when the row arrives.
+//!
+//! Placeholders are `$1, $2, ...` on both backends. SQLite numbers them by first appearance,
+//! so every file uses them in ascending order.
+//!
+//! (`dashboard_aggregate.sql` lives here too: it is the dashboard's raw-SQL strategy.)
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text};
+use serde::Serialize;
+
+use crate::db::{Backend, DbConnection};
+
+/// Picks the file for the connection's backend.
+fn sql(conn: &DbConnection, postgres: &'static str, sqlite: &'static str) -> &'static str {
+    match conn.backend() {
+        Backend::Postgresql => postgres,
+        Backend::Sqlite => sqlite,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, QueryableByName)]
+pub struct LastNameOrders {
+    #[diesel(sql_type = Text)]
+    pub last_name: String,
+    #[diesel(sql_type = BigInt)]
+    pub orders: i64,
+}
+
+/// `GET /reports/orders-by-last-name`: the textbook's own example of a query to write by hand.
+///
+/// Raw because it is the textbook's SQL verbatim, and it reads best as SQL. The DSL could build
+/// it (`group_by`, `count_star`, ordering by an aggregate), but the reader would have to
+/// translate it back to see the join and the grouping.
+pub fn orders_by_last_name(
+    conn: &mut DbConnection,
+    limit: i64,
+) -> QueryResult<Vec<LastNameOrders>> {
+    diesel::sql_query(include_str!("orders_by_last_name.sql"))
+        .bind::<BigInt, _>(limit)
+        .load(conn)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, QueryableByName)]
+pub struct RankedCustomer {
+    #[diesel(sql_type = BigInt)]
+    pub rank: i64,
+    #[diesel(sql_type = BigInt)]
+    pub customer_id: i64,
+    #[diesel(sql_type = Text)]
+    pub first_name: String,
+    #[diesel(sql_type = Text)]
+    pub last_name: String,
+    #[diesel(sql_type = BigInt)]
+    pub order_count: i64,
+    #[diesel(sql_type = BigInt)]
+    pub total_spend_cents: i64,
+}
+
+/// `GET /reports/top-customers`: customers ranked by spend, ties sharing a rank.
+///
+/// Raw because of the window function: Diesel's DSL has no `RANK() OVER (...)`, and the
+/// alternative (load every customer's spend and rank in Rust) moves the whole table to the
+/// application to keep ten rows.
+pub fn top_customers(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<RankedCustomer>> {
+    diesel::sql_query(include_str!("top_customers.sql"))
+        .bind::<BigInt, _>(limit)
+        .load(conn)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, QueryableByName)]
+pub struct MonthRevenue {
+    #[diesel(sql_type = Text)]
+    pub month: String,
+    #[diesel(sql_type = BigInt)]
+    pub order_count: i64,
+    #[diesel(sql_type = BigInt)]
+    pub revenue_cents: i64,
+    #[diesel(sql_type = BigInt)]
+    pub running_revenue_cents: i64,
+}
+
+/// `GET /reports/monthly-revenue`: every month of a range, empty months as zeros, with a
+/// running total; `None` bounds default to the first and last month with a non-cancelled order.
+///
+/// Raw because it needs a generated series of months (a recursive CTE on SQLite,
+/// `generate_series` on PostgreSQL) and a running `SUM() OVER (ORDER BY month)`: neither exists
+/// in the DSL, and month arithmetic is where the two dialects differ most.
+pub fn monthly_revenue(
+    conn: &mut DbConnection,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> QueryResult<Vec<MonthRevenue>> {
+    let text = sql(
+        conn,
+        include_str!("postgres/monthly_revenue.sql"),
+        include_str!("sqlite/monthly_revenue.sql"),
+    );
+    diesel::sql_query(text)
+        .bind::<Nullable<Text>, _>(from)
+        .bind::<Nullable<Text>, _>(to)
+        .load(conn)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, QueryableByName)]
+pub struct CategoryRevenue {
+    #[diesel(sql_type = BigInt)]
+    pub category_id: i64,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub parent_id: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    pub depth: i64,
+    #[diesel(sql_type = Text)]
+    pub path: String,
+    #[diesel(sql_type = BigInt)]
+    pub own_revenue_cents: i64,
+    #[diesel(sql_type = BigInt)]
+    pub revenue_cents: i64,
+}
+
+/// `GET /reports/category-revenue`: revenue rolled up the category tree.
+///
+/// Raw because of the recursion: a tree of unknown depth is one `WITH RECURSIVE` in SQL. The
+/// ORM's way is a query per level (or loading every category and walking the tree in Rust),
+/// which is the N+1 again, sideways.
+pub fn category_revenue(conn: &mut DbConnection) -> QueryResult<Vec<CategoryRevenue>> {
+    let text = sql(
+        conn,
+        include_str!("postgres/category_revenue.sql"),
+        include_str!("sqlite/category_revenue.sql"),
+    );
+    diesel::sql_query(text).load(conn)
+}

@@ -1,0 +1,53 @@
+-- Revenue per category, rolled up the tree: a recursive CTE walks down from the roots to give
+-- each category its depth and its path ("Electronics > Phones"), a second one pairs every
+-- category with all of its descendants, and revenue_cents sums the own revenue of the whole
+-- subtree. Cancelled orders are excluded. No parameters.
+--
+-- PostgreSQL differs from SQLite only in collation: the paths are built and sorted COLLATE
+-- "C" (code-point order), which SQLite's default BINARY comparison already is.
+WITH RECURSIVE tree AS (
+    SELECT category_id, name, parent_id,
+           CAST(0 AS BIGINT) AS depth,
+           CAST(name AS TEXT) COLLATE "C" AS path
+      FROM categories
+     WHERE parent_id IS NULL
+    UNION ALL
+    SELECT c.category_id, c.name, c.parent_id,
+           t.depth + 1,
+           CAST(t.path || ' > ' || c.name AS TEXT) COLLATE "C"
+      FROM categories AS c
+      JOIN tree AS t ON c.parent_id = t.category_id
+),
+subtree AS (
+    SELECT category_id AS ancestor_id, category_id AS descendant_id
+      FROM categories
+    UNION ALL
+    SELECT s.ancestor_id, c.category_id
+      FROM subtree AS s
+      JOIN categories AS c ON c.parent_id = s.descendant_id
+),
+own AS (
+    SELECT p.category_id, SUM(oi.quantity * oi.unit_price_cents) AS revenue_cents
+      FROM order_items AS oi
+      JOIN orders AS o ON o.order_id = oi.order_id
+      JOIN products AS p ON p.product_id = oi.product_id
+     WHERE o.status <> 'cancelled'
+     GROUP BY p.category_id
+),
+rolled_up AS (
+    SELECT s.ancestor_id AS category_id, SUM(own.revenue_cents) AS revenue_cents
+      FROM subtree AS s
+      JOIN own ON own.category_id = s.descendant_id
+     GROUP BY s.ancestor_id
+)
+SELECT t.category_id,
+       t.name,
+       t.parent_id,
+       t.depth,
+       t.path,
+       CAST(COALESCE(own.revenue_cents, 0) AS BIGINT) AS own_revenue_cents,
+       CAST(COALESCE(rolled_up.revenue_cents, 0) AS BIGINT) AS revenue_cents
+  FROM tree AS t
+  LEFT JOIN own ON own.category_id = t.category_id
+  LEFT JOIN rolled_up ON rolled_up.category_id = t.category_id
+ ORDER BY t.path COLLATE "C"

@@ -1,0 +1,36 @@
+-- Revenue per month with a running total, every month of the range listed, empty ones as 0.
+-- $1 = first month 'YYYY-MM' or NULL, $2 = last month or NULL (NULL: the first / last month
+-- with a non-cancelled order). Cancelled orders are neither counted nor summed.
+--
+-- PostgreSQL differs from SQLite here: months come from generate_series over timestamps and
+-- are formatted with to_char; SQLite has neither, and counts months with a recursive CTE.
+WITH bounds AS (
+    SELECT COALESCE($1, MIN(to_char(placed_at, 'YYYY-MM'))) AS first_month,
+           COALESCE($2, MAX(to_char(placed_at, 'YYYY-MM'))) AS last_month
+      FROM orders
+     WHERE status <> 'cancelled'
+),
+months AS (
+    SELECT generate_series(CAST(to_date(first_month, 'YYYY-MM') AS TIMESTAMP),
+                           CAST(to_date(last_month, 'YYYY-MM') AS TIMESTAMP),
+                           INTERVAL '1 month') AS month_start
+      FROM bounds
+     WHERE first_month IS NOT NULL AND last_month IS NOT NULL
+),
+revenue AS (
+    SELECT date_trunc('month', o.placed_at) AS month_start,
+           COUNT(DISTINCT o.order_id) AS order_count,
+           SUM(oi.quantity * oi.unit_price_cents) AS revenue_cents
+      FROM orders AS o
+      LEFT JOIN order_items AS oi ON oi.order_id = o.order_id
+     WHERE o.status <> 'cancelled'
+     GROUP BY 1
+)
+SELECT to_char(m.month_start, 'YYYY-MM') AS month,
+       CAST(COALESCE(r.order_count, 0) AS BIGINT) AS order_count,
+       CAST(COALESCE(r.revenue_cents, 0) AS BIGINT) AS revenue_cents,
+       CAST(SUM(COALESCE(r.revenue_cents, 0)) OVER (ORDER BY m.month_start) AS BIGINT)
+           AS running_revenue_cents
+  FROM months AS m
+  LEFT JOIN revenue AS r ON r.month_start = m.month_start
+ ORDER BY m.month_start
