@@ -214,6 +214,7 @@ async fn count_queries(
             target: "mercado::n_plus_one",
             %method,
             route,
+            path,
             count = repeated.count,
             sql = repeated.sql,
             "possible N+1: one statement ran {} times in one request",
@@ -231,8 +232,10 @@ async fn count_queries(
         }
     }
 
-    // Requests to the debug endpoint itself would only crowd out the ones being debugged.
-    if let Some(recent) = recent.filter(|_| route != "/_debug/queries") {
+    // Kept only when `/_debug/queries` can be read; requests to it would only crowd out the
+    // ones being debugged.
+    let debug_on = settings.as_ref().is_some_and(|s| s.debug_endpoints);
+    if let Some(recent) = recent.filter(|_| debug_on && route != "/_debug/queries") {
         recent.record(method.as_str(), &path, status, elapsed_ms, &log);
     }
     tracing::info!(

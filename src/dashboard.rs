@@ -160,7 +160,7 @@ pub fn batched(conn: &mut DbConnection, page: Page) -> QueryResult<Vec<Dashboard
     if customers.is_empty() {
         return Ok(Vec::new());
     }
-    let chunk = db::max_binds(conn.backend());
+    let chunk = db::max_id_list(conn.backend());
     let mut orders: Vec<Order> = Vec::new();
     for part in customers.chunks(chunk) {
         orders.extend(

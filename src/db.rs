@@ -274,10 +274,21 @@ where
 }
 
 /// The most bind parameters one statement may carry: PostgreSQL's wire protocol counts them in
-/// 16 bits; the bundled SQLite is built with `SQLITE_MAX_VARIABLE_NUMBER` = 32,766.
+/// 16 bits; the bundled SQLite is built with `SQLITE_MAX_VARIABLE_NUMBER` = 32,766. Multi-row
+/// `INSERT`s are sized by this: every value of every row is one parameter.
 pub fn max_binds(backend: Backend) -> usize {
     match backend {
         Backend::Postgresql => 65_535,
         Backend::Sqlite => 32_766,
+    }
+}
+
+/// The most ids one `eq_any` / `belonging_to` filter may list in one statement. On SQLite each
+/// id is a parameter (`IN (?, ?, ...)`), so the bind limit applies; on PostgreSQL Diesel sends
+/// the whole list as one array parameter (`= ANY($1)`), so there is no limit to split at.
+pub fn max_id_list(backend: Backend) -> usize {
+    match backend {
+        Backend::Postgresql => usize::MAX,
+        Backend::Sqlite => max_binds(Backend::Sqlite),
     }
 }

@@ -6,6 +6,8 @@
 //! - [`db`]: one connection type for SQLite and PostgreSQL, the pool, transactions, [`db::run`];
 //! - [`models`]: row structs and the queries on them (CRUD, `belonging_to` + `grouped_by`);
 //! - [`querylog`]: counting and logging every statement, the `echo=True` of this service;
+//! - [`dashboard`]: the N+1 lesson, one dashboard computed four ways;
+//! - [`reports`]: raw SQL where the ORM would hide the query (window functions, recursive CTEs);
 //! - [`routes`] and [`app`]: HTTP in, model call, HTTP out;
 //! - [`validate`] and [`error`]: the input rules, and every failure as problem+json;
 //! - [`seed`]: generating a shop and loading it in bulk (multi-row INSERT, COPY);

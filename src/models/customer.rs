@@ -139,9 +139,8 @@ impl NewCustomer<'_> {
         rows: &[NewCustomer<'_>],
     ) -> Result<usize, ApiError> {
         db::write_transaction(conn, |conn| {
-            let max_binds = db::max_binds(conn.backend());
             let mut taken: Vec<String> = Vec::new();
-            for chunk in rows.chunks(max_binds) {
+            for chunk in rows.chunks(db::max_id_list(conn.backend())) {
                 let emails: Vec<&str> = chunk.iter().map(|row| row.email).collect();
                 taken.extend(
                     customers::table
@@ -163,7 +162,7 @@ impl NewCustomer<'_> {
                 });
             }
             let mut inserted = 0;
-            for chunk in rows.chunks(max_binds / NEW_CUSTOMER_COLUMNS) {
+            for chunk in rows.chunks(db::max_binds(conn.backend()) / NEW_CUSTOMER_COLUMNS) {
                 // A multi-row INSERT does not go through the MultiConnection: see `per_backend!`.
                 inserted += per_backend!(conn, |c| {
                     diesel::insert_into(customers::table)

@@ -223,7 +223,7 @@ impl Order {
             return Ok(Vec::new());
         }
         let mut items = Vec::new();
-        for chunk in orders.chunks(db::max_binds(conn.backend())) {
+        for chunk in orders.chunks(db::max_id_list(conn.backend())) {
             items.extend(
                 OrderItem::belonging_to(chunk)
                     .select(OrderItem::as_select())

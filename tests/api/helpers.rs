@@ -348,7 +348,6 @@ impl TestApp {
         res.json()["product_id"].as_i64().unwrap()
     }
 
-    /// Places an order of `(product_id, quantity)` lines and returns its JSON.
     /// Loads a generated shop straight into the app's database (see `mercado seed`).
     pub fn seed(&self, customers: u64, orders_per_customer: u64, seed: u64) {
         let options = mercado::seed::SeedOptions {
@@ -364,6 +363,7 @@ impl TestApp {
             .expect("seed the test shop");
     }
 
+    /// Places an order of `(product_id, quantity)` lines and returns its JSON.
     pub fn place_order(&self, customer_id: i64, lines: &[(i64, i64)]) -> Value {
         let items: Vec<Value> = lines
             .iter()

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# HTTP load for Mercado, on loopback, bounded in time.
+#
+#   scripts/load.sh [postgresql] [sqlite]      (default: both)
+#
+# For each backend: build the release binary, seed a fresh shop (20,000 customers, 5 orders
+# each on average, seed 42), start `mercado serve` on 127.0.0.1, warm it, then drive four
+# endpoints with wrk at a few concurrency levels and print requests per second, p50 and p99
+# latency, non-2xx answers, and the server's peak RSS. On PostgreSQL it also runs
+# `pgbench -S` (select-only, same client counts) for the database's own ceiling on this
+# machine, and prints Mercado's GET /customers/{id} rate as a fraction of it.
+#
+# Needs wrk (Debian: apt-get install wrk) and, for PostgreSQL, psql and pgbench.
+# Settings: LOAD_SECONDS (per run, default 10), LOAD_CONCURRENCY (default "1 8 32"),
+# LOAD_PORT (default 18080), MERCADO_TEST_PG_URL (admin URL, default
+# postgres://postgres@127.0.0.1:5432/postgres). Everything it creates is removed on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECONDS_PER_RUN=${LOAD_SECONDS:-10}
+CONCURRENCY=${LOAD_CONCURRENCY:-"1 8 32"}
+PORT=${LOAD_PORT:-18080}
+PG_ADMIN=${MERCADO_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+BACKENDS=${*:-"postgresql sqlite"}
+CUSTOMERS=20000
+
+command -v wrk >/dev/null || { echo "load.sh needs wrk (Debian: apt-get install wrk)" >&2; exit 1; }
+
+cargo build --release --quiet
+BIN=$PWD/target/release/mercado
+WORK=$(mktemp -d)
+SERVER_PID=""
+PG_DATABASES=()
+
+cleanup() {
+    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    for db in "${PG_DATABASES[@]}"; do
+        psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+pg_url() { echo "${PG_ADMIN%/*}/$1"; }
+
+cat > "$WORK/random_customer.lua" <<LUA
+-- GET /customers/{id} with ids spread over the whole seeded shop.
+math.randomseed(42)
+request = function()
+  return wrk.format("GET", "/customers/" .. math.random(1, $CUSTOMERS))
+end
+LUA
+
+# Runs wrk; prints "req/s p50 p99 non2xx".
+drive() {
+    local concurrency=$1 url=$2 script=${3:-}
+    local threads=$(( concurrency < 2 ? 1 : 2 ))
+    local args=(-t "$threads" -c "$concurrency" -d "${SECONDS_PER_RUN}s" --latency)
+    [ -n "$script" ] && args+=(-s "$script")
+    local out
+    out=$(wrk "${args[@]}" "$url")
+    local rps p50 p99 bad
+    rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+    p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+    p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+    bad=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$out")
+    echo "$rps ${p50:-?} ${p99:-?} ${bad:-0}"
+}
+
+for backend in $BACKENDS; do
+    echo "== $backend =="
+    case $backend in
+        postgresql)
+            db="mercado_load_$$"
+            PG_DATABASES+=("$db")
+            psql "$PG_ADMIN" -qc "CREATE DATABASE \"$db\"" >/dev/null
+            url=$(pg_url "$db")
+            ;;
+        sqlite) url="$WORK/load.db" ;;
+        *) echo "unknown backend $backend" >&2; exit 2 ;;
+    esac
+
+    DATABASE_URL=$url "$BIN" seed --customers $CUSTOMERS --orders-per-customer 5 --seed 42 --reset | tail -1
+    DATABASE_URL=$url MERCADO_BIND=127.0.0.1:$PORT MERCADO_SEED_DEMO=false \
+        MERCADO_DEBUG_ENDPOINTS=false RUST_LOG=warn "$BIN" serve &
+    SERVER_PID=$!
+    for _ in $(seq 1 50); do
+        curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break
+        sleep 0.2
+    done
+
+    base="http://127.0.0.1:$PORT"
+    endpoints=("/customers/{id}" "/orders?limit=50" "/dashboard/batched?limit=100" "/reports/top-customers")
+    # Warm the caches (database pages, prepared statements, the pool) before measuring.
+    for endpoint in "${endpoints[@]}"; do
+        path=${endpoint/\{id\}/1}
+        wrk -t 1 -c 4 -d 2s "$base$path" >/dev/null
+    done
+
+    echo "| backend | endpoint | connections | req/s | p50 | p99 | non-2xx |"
+    echo "|---|---|---|---|---|---|---|"
+    declare -A single_row_rate=()
+    for concurrency in $CONCURRENCY; do
+        for endpoint in "${endpoints[@]}"; do
+            if [ "$endpoint" = "/customers/{id}" ]; then
+                read -r rps p50 p99 bad < <(drive "$concurrency" "$base/customers/1" "$WORK/random_customer.lua")
+                single_row_rate[$concurrency]=$rps
+            else
+                read -r rps p50 p99 bad < <(drive "$concurrency" "$base$endpoint")
+            fi
+            echo "| $backend | $endpoint | $concurrency | $rps | $p50 | $p99 | $bad |"
+        done
+    done
+    echo "peak RSS of mercado serve: $(awk '/VmHWM/ {printf "%.1f MiB", $2 / 1024}' "/proc/$SERVER_PID/status")"
+    kill "$SERVER_PID"
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+
+    if [ "$backend" = postgresql ] && command -v pgbench >/dev/null; then
+        bench_db="mercado_pgbench_$$"
+        PG_DATABASES+=("$bench_db")
+        psql "$PG_ADMIN" -qc "CREATE DATABASE \"$bench_db\"" >/dev/null
+        pgbench -q -i -s 10 "$(pg_url "$bench_db")" >/dev/null 2>&1
+        echo "| pgbench -S clients | pgbench tps | mercado GET /customers/{id} req/s | fraction |"
+        echo "|---|---|---|---|"
+        for concurrency in $CONCURRENCY; do
+            threads=$(( concurrency < 2 ? 1 : 2 ))
+            tps=$(pgbench -S -n -c "$concurrency" -j "$threads" -T "$SECONDS_PER_RUN" "$(pg_url "$bench_db")" 2>/dev/null \
+                | awk '/^tps/ {print $3; exit}')
+            ours=${single_row_rate[$concurrency]}
+            fraction=$(awk -v a="$ours" -v b="$tps" 'BEGIN { printf "%.0f%%", 100 * a / b }')
+            echo "| $concurrency | $tps | $ours | $fraction |"
+        done
+    fi
+done
