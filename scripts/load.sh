@@ -51,11 +51,13 @@ request = function()
 end
 LUA
 
-# Runs wrk; prints "req/s p50 p99 non2xx".
+# Runs wrk; prints "req/s p50 p99 non2xx timeouts".
 drive() {
     local concurrency=$1 url=$2 script=${3:-}
     local threads=$(( concurrency < 2 ? 1 : 2 ))
-    local args=(-t "$threads" -c "$concurrency" -d "${SECONDS_PER_RUN}s" --latency)
+    # wrk drops answers slower than its timeout (2 s by default) from the latency figures;
+    # 10 s keeps slow reports in them, and the timeouts column counts any that still miss it.
+    local args=(-t "$threads" -c "$concurrency" -d "${SECONDS_PER_RUN}s" --timeout 10s --latency)
     [ -n "$script" ] && args+=(-s "$script")
     local out
     out=$(wrk "${args[@]}" "$url")
@@ -64,7 +66,8 @@ drive() {
     p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
     p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
     bad=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$out")
-    echo "$rps ${p50:-?} ${p99:-?} ${bad:-0}"
+    timeouts=$(awk '/Socket errors:/ {print $NF}' <<<"$out")
+    echo "$rps ${p50:-?} ${p99:-?} ${bad:-0} ${timeouts:-0}"
 }
 
 for backend in $BACKENDS; do
@@ -97,18 +100,18 @@ for backend in $BACKENDS; do
         wrk -t 1 -c 4 -d 2s "$base$path" >/dev/null
     done
 
-    echo "| backend | endpoint | connections | req/s | p50 | p99 | non-2xx |"
-    echo "|---|---|---|---|---|---|---|"
+    echo "| backend | endpoint | connections | req/s | p50 | p99 | non-2xx | timeouts |"
+    echo "|---|---|---|---|---|---|---|---|"
     declare -A single_row_rate=()
     for concurrency in $CONCURRENCY; do
         for endpoint in "${endpoints[@]}"; do
             if [ "$endpoint" = "/customers/{id}" ]; then
-                read -r rps p50 p99 bad < <(drive "$concurrency" "$base/customers/1" "$WORK/random_customer.lua")
+                read -r rps p50 p99 bad timeouts < <(drive "$concurrency" "$base/customers/1" "$WORK/random_customer.lua")
                 single_row_rate[$concurrency]=$rps
             else
-                read -r rps p50 p99 bad < <(drive "$concurrency" "$base$endpoint")
+                read -r rps p50 p99 bad timeouts < <(drive "$concurrency" "$base$endpoint")
             fi
-            echo "| $backend | $endpoint | $concurrency | $rps | $p50 | $p99 | $bad |"
+            echo "| $backend | $endpoint | $concurrency | $rps | $p50 | $p99 | $bad | $timeouts |"
         done
     done
     echo "peak RSS of mercado serve: $(awk '/VmHWM/ {printf "%.1f MiB", $2 / 1024}' "/proc/$SERVER_PID/status")"

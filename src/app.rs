@@ -153,6 +153,8 @@ pub fn run(listener: TcpListener, pool: DbPool, config: &Config) -> std::io::Res
     let pool = web::Data::new(pool);
     let settings = web::Data::new(Settings::from(config));
     let recent = web::Data::new(RecentRequests::default());
+    // actix's default: one worker per core.
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let server = HttpServer::new(move || {
         let settings = settings.clone();
         App::new()
@@ -165,6 +167,12 @@ pub fn run(listener: TcpListener, pool: DbPool, config: &Config) -> std::io::Res
             .configure(|cfg| routes(cfg, &settings))
             .default_service(web::to(service::unknown_route))
     })
+    .workers(workers)
+    // Every handler's database work runs on a worker's blocking pool and first waits for a
+    // pooled connection. More blocking threads in all than connections would only wait there
+    // too, each with its own stack and malloc arena, and make the two cores of a small machine
+    // spend their time switching between threads (Tokio's default is 512 per worker).
+    .worker_max_blocking_threads(config.pool_size.div_ceil(workers as u32) as usize)
     .listen(listener)?
     .run();
     Ok(server)

@@ -150,23 +150,50 @@ impl DbManager {
     }
 }
 
+/// A connection as the pool holds it: the connection, and whether a statement found it dead.
+///
+/// Diesel's `is_broken()` stays `false` after PostgreSQL has closed a connection (a restart, a
+/// failover, `pg_terminate_backend`), so r2d2 would hand the dead connection out again and
+/// again. [`run`] sets `lost` when a statement fails with a lost-connection error, and
+/// [`DbManager::has_broken`] then tells r2d2 to throw the connection away.
+pub struct PoolConnection {
+    conn: DbConnection,
+    lost: bool,
+}
+
+impl std::ops::Deref for PoolConnection {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for PoolConnection {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
 impl r2d2::ManageConnection for DbManager {
-    type Connection = DbConnection;
+    type Connection = PoolConnection;
     type Error = diesel::r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, Self::Error> {
-        establish(&self.target)
+    fn connect(&self) -> Result<PoolConnection, Self::Error> {
+        Ok(PoolConnection {
+            conn: establish(&self.target)?,
+            lost: false,
+        })
     }
 
-    /// r2d2 calls this on every checkout, so a connection that died while idle (a PostgreSQL
-    /// restart) is replaced before a request sees it: the service heals itself.
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
-        conn.batch_execute("SELECT 1")
+    /// Not called on checkout (see `build_pool`); r2d2 uses it only when told to.
+    fn is_valid(&self, conn: &mut PoolConnection) -> Result<(), Self::Error> {
+        conn.conn
+            .batch_execute("SELECT 1")
             .map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        std::thread::panicking() || conn.is_broken()
+    fn has_broken(&self, conn: &mut PoolConnection) -> bool {
+        std::thread::panicking() || conn.lost || conn.conn.is_broken()
     }
 }
 
@@ -181,6 +208,12 @@ pub fn build_pool(target: &DbTarget, config: &Config) -> DbPool {
         .max_size(config.pool_size)
         // One warm connection; the rest open on demand. r2d2 keeps retrying in the background.
         .min_idle(Some(1))
+        // No `SELECT 1` before every checkout (r2d2's default): it doubled the round trips of
+        // a single-row request. A connection that died while idle (a PostgreSQL restart) fails
+        // its next statement instead, that request answers 503, and `PoolConnection::lost`
+        // makes r2d2 drop the connection: the pool heals at one request per dead connection
+        // (tests/api/service.rs kills them all to check).
+        .test_on_check_out(false)
         .connection_timeout(config.pool_timeout)
         .build_unchecked(DbManager::new(target.clone()))
 }
@@ -262,11 +295,14 @@ where
     let log = log.clone();
     tokio::task::spawn_blocking(move || {
         let mut conn: PooledConnection = pool.get()?;
-        // Installed after checkout, so the connection's own set-up (PRAGMAs, r2d2's validity
-        // check) is not counted against the request.
-        conn.set_instrumentation(Recorder::new(log));
+        // Installed after checkout, so the connection's own set-up (PRAGMAs) is not counted
+        // against the request.
+        let recorder = Recorder::new(log);
+        let lost = recorder.lost_connection();
+        conn.set_instrumentation(recorder);
         let result = f(&mut conn);
         conn.set_instrumentation(diesel::connection::get_default_instrumentation());
+        conn.lost = lost.load(std::sync::atomic::Ordering::Relaxed);
         result
     })
     .await

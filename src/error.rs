@@ -152,7 +152,7 @@ fn from_database_error(kind: DatabaseErrorKind, info: &dyn DatabaseErrorInformat
             let field = info.column_name().unwrap_or("body").to_string();
             ApiError::Unprocessable(vec![FieldError::new(field, "breaks a rule of the schema")])
         }
-        DatabaseErrorKind::ClosedConnection => {
+        DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
             ApiError::Unavailable("the database connection was lost".to_string())
         }
         DatabaseErrorKind::SerializationFailure => {
@@ -352,6 +352,10 @@ mod tests {
             ),
             (
                 db_error(ClosedConnection, "server closed the connection"),
+                503,
+            ),
+            (
+                db_error(UnableToSendCommand, "no connection to the server"),
                 503,
             ),
             (db_error(SerializationFailure, "could not serialize"), 503),

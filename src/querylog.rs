@@ -9,6 +9,7 @@
 //!
 //! You cannot fix an N+1 you cannot see: counting statements per request is how you see it.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -162,12 +163,34 @@ fn placeholder_list_len(text: &str) -> Option<usize> {
 pub struct Recorder {
     log: QueryLog,
     started: Option<Instant>,
+    lost_connection: Arc<AtomicBool>,
 }
 
 impl Recorder {
     pub fn new(log: QueryLog) -> Recorder {
-        Recorder { log, started: None }
+        Recorder {
+            log,
+            started: None,
+            lost_connection: Arc::default(),
+        }
     }
+
+    /// Set once a statement fails because the connection is gone: `db::run` reads it to tell
+    /// the pool not to hand this connection out again.
+    pub fn lost_connection(&self) -> Arc<AtomicBool> {
+        self.lost_connection.clone()
+    }
+}
+
+fn is_lost_connection(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        error,
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _
+        )
+    )
 }
 
 impl Instrumentation for Recorder {
@@ -176,6 +199,9 @@ impl Instrumentation for Recorder {
             InstrumentationEvent::StartQuery { .. } => self.started = Some(Instant::now()),
             InstrumentationEvent::FinishQuery { query, error, .. } => {
                 let duration = self.started.take().map(|t| t.elapsed()).unwrap_or_default();
+                if error.is_some_and(is_lost_connection) {
+                    self.lost_connection.store(true, Ordering::Relaxed);
+                }
                 // Diesel renders a query as `<sql> -- binds: [<values>]`.
                 let rendered = query.to_string();
                 let (sql, binds) = match rendered.split_once(" -- binds: ") {

@@ -2,20 +2,37 @@
 -- accordingly (1, 2, 2, 4). The same text serves both backends. $1 = limit.
 --
 -- Spend excludes cancelled orders, order_count includes them, exactly as on the dashboard.
--- Every customer is ranked, those who never ordered last with 0. PostgreSQL's RANK(), COUNT()
--- and SUM(BIGINT) return BIGINT, BIGINT and NUMERIC; the CASTs make both backends return
--- 64-bit integers.
-WITH per_customer AS (
+-- Every customer is ranked, those who never ordered last with 0.
+--
+-- Each order is totalled once (order_totals), then each customer (per_customer): two plain
+-- GROUP BYs. The obvious single join of customers, orders and items needs COUNT(DISTINCT
+-- order_id), which sorts every item row, and measured about 1.5x slower here. PostgreSQL's
+-- RANK(), COUNT() and SUM(BIGINT) return BIGINT, BIGINT and NUMERIC; the CASTs make both
+-- backends return 64-bit integers.
+WITH order_totals AS (
+    SELECT o.order_id,
+           o.customer_id,
+           o.status,
+           COALESCE(SUM(oi.quantity * oi.unit_price_cents), 0) AS total_cents
+      FROM orders AS o
+      LEFT JOIN order_items AS oi ON oi.order_id = o.order_id
+     GROUP BY o.order_id, o.customer_id, o.status
+),
+per_customer AS (
+    SELECT customer_id,
+           COUNT(*) AS order_count,
+           SUM(CASE WHEN status <> 'cancelled' THEN total_cents ELSE 0 END) AS total_spend_cents
+      FROM order_totals
+     GROUP BY customer_id
+),
+ranked AS (
     SELECT c.customer_id,
            c.first_name,
            c.last_name,
-           COUNT(DISTINCT o.order_id) AS order_count,
-           COALESCE(SUM(CASE WHEN o.status <> 'cancelled'
-                             THEN oi.quantity * oi.unit_price_cents END), 0) AS total_spend_cents
+           COALESCE(p.order_count, 0) AS order_count,
+           COALESCE(p.total_spend_cents, 0) AS total_spend_cents
       FROM customers AS c
-      LEFT JOIN orders AS o ON o.customer_id = c.customer_id
-      LEFT JOIN order_items AS oi ON oi.order_id = o.order_id
-     GROUP BY c.customer_id, c.first_name, c.last_name
+      LEFT JOIN per_customer AS p ON p.customer_id = c.customer_id
 )
 SELECT CAST(RANK() OVER (ORDER BY total_spend_cents DESC) AS BIGINT) AS rank,
        customer_id,
@@ -23,6 +40,6 @@ SELECT CAST(RANK() OVER (ORDER BY total_spend_cents DESC) AS BIGINT) AS rank,
        last_name,
        CAST(order_count AS BIGINT) AS order_count,
        CAST(total_spend_cents AS BIGINT) AS total_spend_cents
-  FROM per_customer
+  FROM ranked
  ORDER BY rank, customer_id
  LIMIT $1

@@ -128,9 +128,12 @@ pub fn seed(
             conn.batch_execute(include_str!("suspend_foreign_keys.postgres.sql"))?;
         }
         let tables = load(conn, &data, options.method, progress)?;
-        if backend == Backend::Postgresql {
-            conn.batch_execute(include_str!("restore_foreign_keys.postgres.sql"))?;
-            conn.batch_execute(include_str!("sync_sequences.postgres.sql"))?;
+        match backend {
+            Backend::Postgresql => {
+                conn.batch_execute(include_str!("restore_foreign_keys.postgres.sql"))?;
+                conn.batch_execute(include_str!("sync_sequences.postgres.sql"))?;
+            }
+            Backend::Sqlite => conn.batch_execute(include_str!("analyze.sqlite.sql"))?,
         }
         Ok::<_, SeedError>(tables)
     })?;

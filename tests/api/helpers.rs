@@ -303,8 +303,8 @@ impl TestApp {
     }
 
     /// A connection to the app's database, for arranging and checking rows directly.
-    pub fn conn(&self) -> db::PooledConnection {
-        self.pool.get().expect("a pooled test connection")
+    pub fn conn(&self) -> TestConn {
+        TestConn(self.pool.get().expect("a pooled test connection"))
     }
 
     /// How many rows `table` holds. `table` comes from the test, never from input.
@@ -387,6 +387,22 @@ impl Drop for TestApp {
         }
         // Then the fields drop in declaration order: the pool (closing its connections)
         // before the database, which cannot be dropped while connections are open.
+    }
+}
+
+/// A pooled connection that dereferences straight to the `DbConnection` Diesel wants.
+pub struct TestConn(db::PooledConnection);
+
+impl std::ops::Deref for TestConn {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for TestConn {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.0
     }
 }
 

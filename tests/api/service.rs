@@ -113,3 +113,53 @@ fn an_unreachable_sqlite_database_is_503_and_the_service_recovers() {
 fn an_unreachable_postgresql_database_is_503_and_the_service_recovers() {
     an_unreachable_database_is_503_and_the_service_recovers(Backend::Postgresql);
 }
+
+/// PostgreSQL ends every connection (a restart, a failover, an administrator): requests that
+/// meet a dead pooled connection answer 503, never 500, and the pool replaces the connections
+/// by itself.
+#[test]
+fn killed_postgresql_connections_give_503s_and_the_pool_heals() {
+    let Some(app) = crate::helpers::spawn_app(Backend::Postgresql) else {
+        return;
+    };
+    let name = app_database_name(&app);
+    // Fill the pool with live connections.
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| assert_eq!(app.get("/customers").status, 200));
+        }
+    });
+
+    let mut admin = pg_admin().unwrap();
+    admin
+        .batch_execute(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        ))
+        .unwrap();
+
+    let statuses: Vec<u16> = (0..20).map(|_| app.get("/customers").status).collect();
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 503),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().filter(|s| **s == 503).count() <= 8,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.last(), Some(&200), "{statuses:?}");
+}
+
+fn app_database_name(app: &TestApp) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let row: Name = diesel::RunQueryDsl::get_result(
+        diesel::sql_query("SELECT current_database()::text AS name"),
+        &mut *app.conn(),
+    )
+    .unwrap();
+    row.name
+}
