@@ -2,8 +2,9 @@
 //! customers, on SQLite and on PostgreSQL, with the statement count beside each time.
 //!
 //! `cargo bench` seeds a fresh database per backend once (the shop below), runs criterion, then
-//! prints a table and writes `target/dashboard-bench.md` and `target/dashboard-bench.svg`
-//! (log-log: milliseconds per request against page size) from criterion's own estimates.
+//! reads criterion's own estimates back and writes a table (`dashboard-bench.md`) and a log-log
+//! chart of milliseconds per request against page size (`dashboard-bench.svg`) into criterion's
+//! directory, `target/criterion` unless `CARGO_TARGET_DIR` or `CRITERION_HOME` moves it.
 //! PostgreSQL comes from `MERCADO_TEST_PG_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`); without it, its half is skipped with one line.
 //! `cargo bench -- batched` runs only the matching benchmarks, as with any criterion bench.
@@ -58,10 +59,13 @@ impl BenchDatabase {
                         return None;
                     }
                 };
-                conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\""))
-                    .ok()?;
-                conn.batch_execute(&format!("CREATE DATABASE \"{name}\""))
-                    .ok()?;
+                let created = conn
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\""))
+                    .and_then(|()| conn.batch_execute(&format!("CREATE DATABASE \"{name}\"")));
+                if let Err(err) = created {
+                    println!("cannot create {name} through {admin} ({err}): skipping PostgreSQL");
+                    return None;
+                }
                 let base = admin
                     .rsplit_once('/')
                     .map_or(admin.as_str(), |(base, _)| base);
@@ -176,14 +180,23 @@ fn main() {
     report(&measured);
 }
 
+/// Where criterion writes its results: `CRITERION_HOME`, else `criterion` in the target dir.
+fn criterion_home() -> std::path::PathBuf {
+    if let Ok(home) = std::env::var("CRITERION_HOME") {
+        return home.into();
+    }
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    std::path::Path::new(&target).join("criterion")
+}
+
 /// Criterion's median estimate for one benchmark, in milliseconds, if it ran.
 fn median_ms(m: &Measured) -> Option<f64> {
-    let path = format!(
-        "target/criterion/{}/{}/{}/new/estimates.json",
+    let path = criterion_home().join(format!(
+        "{}/{}/{}/new/estimates.json",
         group_name(m.backend),
         m.strategy.name(),
         m.limit
-    );
+    ));
     let text = std::fs::read_to_string(path).ok()?;
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;
     Some(json["median"]["point_estimate"].as_f64()? / 1e6)
@@ -207,10 +220,21 @@ fn report(measured: &[Measured]) {
         );
         points.push((m.backend, m.strategy, m.limit, ms));
     }
+    if points.is_empty() {
+        println!(
+            "no criterion estimates found in {}",
+            criterion_home().display()
+        );
+        return;
+    }
     println!("\n{table}");
-    let _ = std::fs::write("target/dashboard-bench.md", &table);
-    let _ = std::fs::write("target/dashboard-bench.svg", chart(&points));
-    println!("wrote target/dashboard-bench.md and target/dashboard-bench.svg");
+    let out = criterion_home();
+    let _ = std::fs::write(out.join("dashboard-bench.md"), &table);
+    let _ = std::fs::write(out.join("dashboard-bench.svg"), chart(&points));
+    println!(
+        "wrote dashboard-bench.md and dashboard-bench.svg in {}",
+        out.display()
+    );
 }
 
 /// A log-log line chart as SVG: one line per strategy and backend. Hand-written: twenty lines

@@ -171,7 +171,8 @@ pub fn run(listener: TcpListener, pool: DbPool, config: &Config) -> std::io::Res
     // Every handler's database work runs on a worker's blocking pool and first waits for a
     // pooled connection. More blocking threads in all than connections would only wait there
     // too, each with its own stack and malloc arena, and make the two cores of a small machine
-    // spend their time switching between threads (Tokio's default is 512 per worker).
+    // spend their time switching between threads (actix-server's default is 512 in all,
+    // divided among the workers).
     .worker_max_blocking_threads(config.pool_size.div_ceil(workers as u32) as usize)
     .listen(listener)?
     .run();
