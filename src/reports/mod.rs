@@ -134,10 +134,5 @@ pub struct CategoryRevenue {
 /// ORM's way is a query per level (or loading every category and walking the tree in Rust),
 /// which is the N+1 again, sideways.
 pub fn category_revenue(conn: &mut DbConnection) -> QueryResult<Vec<CategoryRevenue>> {
-    let text = sql(
-        conn,
-        include_str!("postgres/category_revenue.sql"),
-        include_str!("sqlite/category_revenue.sql"),
-    );
-    diesel::sql_query(text).load(conn)
+    diesel::sql_query(include_str!("category_revenue.sql")).load(conn)
 }

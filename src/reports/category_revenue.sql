@@ -1,20 +1,17 @@
 -- Revenue per category, rolled up the tree: a recursive CTE walks down from the roots to give
 -- each category its depth and its path ("Electronics > Phones"), a second one pairs every
 -- category with all of its descendants, and revenue_cents sums the own revenue of the whole
--- subtree. Cancelled orders are excluded. No parameters.
+-- subtree. Cancelled orders are excluded. No parameters. The same text serves both backends.
 --
--- PostgreSQL differs from SQLite only in collation: the paths are built and sorted COLLATE
--- "C" (code-point order), which SQLite's default BINARY comparison already is.
+-- Paths sort in code-point order on both: SQLite compares text as BINARY, and on PostgreSQL
+-- `categories.name` is COLLATE "C", which the paths built from it inherit. The CASTs make
+-- PostgreSQL's NUMERIC sums 64-bit integers; SQLite accepts them as they are.
 WITH RECURSIVE tree AS (
-    SELECT category_id, name, parent_id,
-           CAST(0 AS BIGINT) AS depth,
-           CAST(name AS TEXT) COLLATE "C" AS path
+    SELECT category_id, name, parent_id, CAST(0 AS BIGINT) AS depth, name AS path
       FROM categories
      WHERE parent_id IS NULL
     UNION ALL
-    SELECT c.category_id, c.name, c.parent_id,
-           t.depth + 1,
-           CAST(t.path || ' > ' || c.name AS TEXT) COLLATE "C"
+    SELECT c.category_id, c.name, c.parent_id, t.depth + 1, t.path || ' > ' || c.name
       FROM categories AS c
       JOIN tree AS t ON c.parent_id = t.category_id
 ),
@@ -50,4 +47,4 @@ SELECT t.category_id,
   FROM tree AS t
   LEFT JOIN own ON own.category_id = t.category_id
   LEFT JOIN rolled_up ON rolled_up.category_id = t.category_id
- ORDER BY t.path COLLATE "C"
+ ORDER BY t.path
