@@ -19,7 +19,7 @@ use indicatif::ProgressBar;
 use mercado::dashboard::Strategy;
 use mercado::db::{self, Backend, DbConnection, DbTarget};
 use mercado::models::Page;
-use mercado::querylog::{QueryLog, Recorder};
+use mercado::querylog::{self, QueryLog};
 use mercado::seed::generate::Shape;
 use mercado::seed::{self, LoadMethod, SeedOptions};
 
@@ -103,11 +103,10 @@ impl Drop for BenchDatabase {
 /// How many statements one run of `strategy` at `limit` sends.
 fn count_statements(conn: &mut DbConnection, strategy: Strategy, limit: i64) -> usize {
     let log = QueryLog::for_request(String::from("bench"));
-    conn.set_instrumentation(Recorder::new(log.clone()));
-    strategy
-        .run(conn, Page { limit, after: 0 })
-        .expect("the strategy runs");
-    conn.set_instrumentation(diesel::connection::get_default_instrumentation());
+    let (result, _) = querylog::recording(conn, &log, |conn| {
+        strategy.run(conn, Page { limit, after: 0 })
+    });
+    result.expect("the strategy runs");
     log.count()
 }
 

@@ -19,7 +19,7 @@ use actix_web::{
 use crate::config::{Config, DEFAULT_N_PLUS_ONE_THRESHOLD};
 use crate::db::DbPool;
 use crate::error::ApiError;
-use crate::querylog::QueryLog;
+use crate::querylog::{QueryLog, StatementGroup};
 use crate::routes::debug::RecentRequests;
 use crate::routes::{categories, customers, dashboard, debug, orders, products, reports, service};
 
@@ -218,7 +218,9 @@ async fn count_queries(
     let threshold = settings
         .as_ref()
         .map_or(DEFAULT_N_PLUS_ONE_THRESHOLD, |s| s.n_plus_one_threshold);
-    if let Some(repeated) = log.repeated_at_least(threshold) {
+    // Grouped once, for the detector and for `/_debug/queries`.
+    let groups = log.grouped();
+    if let Some(repeated) = StatementGroup::most_repeated(&groups, threshold) {
         tracing::warn!(
             target: "mercado::n_plus_one",
             %method,
@@ -245,7 +247,7 @@ async fn count_queries(
     // ones being debugged.
     let debug_on = settings.as_ref().is_some_and(|s| s.debug_endpoints);
     if let Some(recent) = recent.filter(|_| debug_on && route != "/_debug/queries") {
-        recent.record(method.as_str(), &path, status, elapsed_ms, &log);
+        recent.record(method.as_str(), &path, status, elapsed_ms, &log, &groups);
     }
     tracing::info!(
         target: "mercado::http",

@@ -4,13 +4,11 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use diesel::Connection;
-
 use crate::config::{Config, ConfigError};
 use crate::dashboard::Strategy;
 use crate::db::{self, DbTarget, MigrationError};
 use crate::models::Page;
-use crate::querylog::{QueryLog, Recorder};
+use crate::querylog::{self, QueryLog};
 use crate::seed::{self, LoadMethod, SeedError, SeedOptions};
 
 /// Why the program could not do what it was asked. Each message is one line for a human.
@@ -172,12 +170,10 @@ fn measure(
     let mut statements = 0;
     for _ in 0..3 {
         let log = QueryLog::for_request(format!("demo {} {limit}", strategy.name()));
-        conn.set_instrumentation(Recorder::new(log.clone()));
         let started = Instant::now();
-        let result = strategy.run(conn, page).map_err(SeedError::from)?;
+        let (result, _) = querylog::recording(conn, &log, |conn| strategy.run(conn, page));
         best = best.min(started.elapsed());
-        conn.set_instrumentation(diesel::connection::get_default_instrumentation());
-        rows = result.len();
+        rows = result.map_err(SeedError::from)?.len();
         statements = log.count();
     }
     Ok((rows, statements, best))

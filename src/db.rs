@@ -17,7 +17,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::querylog::{QueryLog, Recorder};
+use crate::querylog::{self, QueryLog};
 
 /// One connection type for the whole app; `DATABASE_URL` picks the variant at run time.
 ///
@@ -295,14 +295,8 @@ where
     let log = log.clone();
     tokio::task::spawn_blocking(move || {
         let mut conn: PooledConnection = pool.get()?;
-        // Installed after checkout, so the connection's own set-up (PRAGMAs) is not counted
-        // against the request.
-        let recorder = Recorder::new(log);
-        let lost = recorder.lost_connection();
-        conn.set_instrumentation(recorder);
-        let result = f(&mut conn);
-        conn.set_instrumentation(diesel::connection::get_default_instrumentation());
-        conn.lost = lost.load(std::sync::atomic::Ordering::Relaxed);
+        let (result, lost) = querylog::recording(&mut conn, &log, f);
+        conn.lost = lost;
         result
     })
     .await

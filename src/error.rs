@@ -102,6 +102,18 @@ impl ApiError {
         }
     }
 
+    /// For deletes: a foreign-key violation means other rows still point at this one (409),
+    /// and `detail` says which. Any other error maps as usual.
+    pub fn still_referenced(detail: &str) -> impl FnOnce(DieselError) -> ApiError {
+        let detail = detail.to_string();
+        move |err| match err {
+            DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+                ApiError::conflict(format!("{detail}: delete those first"))
+            }
+            other => ApiError::from(other),
+        }
+    }
+
     fn detail(&self) -> String {
         match self {
             ApiError::Internal(_) => INTERNAL_ERROR_DETAIL.to_string(),

@@ -14,6 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use diesel::connection::{Instrumentation, InstrumentationEvent};
+use diesel::Connection;
+
+use crate::db::DbConnection;
 
 /// One executed statement: its SQL text (bind values removed) and how long it took.
 #[derive(Debug, Clone)]
@@ -28,6 +31,37 @@ pub struct StatementGroup {
     pub sql: String,
     pub count: usize,
     pub total: Duration,
+}
+
+impl StatementGroup {
+    /// The most repeated statement of `groups`, if it ran at least `threshold` times: the N+1
+    /// detector. Ties go to the statement that appeared first.
+    pub fn most_repeated(groups: &[StatementGroup], threshold: usize) -> Option<&StatementGroup> {
+        groups
+            .iter()
+            .fold(None, |best: Option<&StatementGroup>, group| match best {
+                Some(best) if best.count >= group.count => Some(best),
+                _ => Some(group),
+            })
+            .filter(|group| group.count >= threshold)
+    }
+}
+
+/// Runs `f` on `conn` with a [`Recorder`] writing every statement into `log`, then puts the
+/// default instrumentation back. Also says whether a statement found the connection gone,
+/// which `db::run` passes on to the pool. Installed only around `f`, so whatever else the
+/// connection runs (its set-up PRAGMAs) is not counted.
+pub fn recording<T>(
+    conn: &mut DbConnection,
+    log: &QueryLog,
+    f: impl FnOnce(&mut DbConnection) -> T,
+) -> (T, bool) {
+    let recorder = Recorder::new(log.clone());
+    let lost = recorder.lost_connection.clone();
+    conn.set_instrumentation(recorder);
+    let result = f(conn);
+    conn.set_instrumentation(diesel::connection::get_default_instrumentation());
+    (result, lost.load(Ordering::Relaxed))
 }
 
 /// The statements one request ran, and which request that is (`GET /orders`), for the log.
@@ -65,10 +99,6 @@ impl QueryLog {
         self.lock().iter().map(|s| s.duration).sum()
     }
 
-    pub fn statements(&self) -> Vec<Statement> {
-        self.lock().clone()
-    }
-
     /// The statements grouped by [`normalise`]d SQL text, in order of first appearance.
     /// An N+1 shows up here as one group with a large count.
     pub fn grouped(&self) -> Vec<StatementGroup> {
@@ -93,18 +123,6 @@ impl QueryLog {
             }
         }
         groups
-    }
-
-    /// The most repeated statement, if it ran at least `threshold` times: the N+1 detector.
-    /// Ties go to the statement that appeared first.
-    pub fn repeated_at_least(&self, threshold: usize) -> Option<StatementGroup> {
-        self.grouped()
-            .into_iter()
-            .fold(None, |best: Option<StatementGroup>, group| match best {
-                Some(best) if best.count >= group.count => Some(best),
-                _ => Some(group),
-            })
-            .filter(|group| group.count >= threshold)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Statement>> {
@@ -173,12 +191,6 @@ impl Recorder {
             started: None,
             lost_connection: Arc::default(),
         }
-    }
-
-    /// Set once a statement fails because the connection is gone: `db::run` reads it to tell
-    /// the pool not to hand this connection out again.
-    pub fn lost_connection(&self) -> Arc<AtomicBool> {
-        self.lost_connection.clone()
     }
 }
 
@@ -280,15 +292,15 @@ mod tests {
                 Duration::from_millis(1),
             );
         }
-        let top = log
-            .repeated_at_least(3)
+        let groups = log.grouped();
+        let top = StatementGroup::most_repeated(&groups, 3)
             .expect("three repeats reach a threshold of 3");
         assert_eq!(
             (top.sql.as_str(), top.count),
             ("SELECT `o` WHERE `c` = ?", 3)
         );
         assert_eq!(top.total, Duration::from_millis(6));
-        assert!(log.repeated_at_least(4).is_none());
+        assert!(StatementGroup::most_repeated(&groups, 4).is_none());
         assert_eq!(log.grouped().len(), 3, "the two IN lists are one group");
     }
 

@@ -3,7 +3,6 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use super::customers::still_referenced;
 use super::{created, no_content, present, Db, Items, PathId};
 use crate::error::ApiError;
 use crate::models::{Category, CategoryChanges, NewCategory};
@@ -87,8 +86,9 @@ pub async fn update(
 pub async fn delete(db: Db, PathId(id): PathId) -> Result<HttpResponse, ApiError> {
     let deleted = db
         .run(move |conn| {
-            Category::delete(conn, id)
-                .map_err(|e| still_referenced(e, "the category has products or child categories"))
+            Category::delete(conn, id).map_err(ApiError::still_referenced(
+                "the category has products or child categories",
+            ))
         })
         .await?;
     if !deleted {

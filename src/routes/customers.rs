@@ -108,9 +108,9 @@ pub async fn update(
 
 pub async fn delete(db: Db, PathId(id): PathId) -> Result<HttpResponse, ApiError> {
     let deleted = db
-        .run(move |conn| match Customer::delete(conn, id) {
-            Ok(deleted) => Ok(deleted),
-            Err(err) => Err(still_referenced(err, "the customer has orders")),
+        .run(move |conn| {
+            Customer::delete(conn, id)
+                .map_err(ApiError::still_referenced("the customer has orders"))
         })
         .await?;
     if !deleted {
@@ -132,17 +132,6 @@ pub async fn orders(db: Db, PathId(id): PathId) -> Result<HttpResponse, ApiError
         })
         .await?;
     Ok(HttpResponse::Ok().json(Items { items: orders }))
-}
-
-/// A foreign-key violation on DELETE means other rows still point here: a 409 that says which.
-pub(super) fn still_referenced(err: diesel::result::Error, detail: &str) -> ApiError {
-    use diesel::result::{DatabaseErrorKind, Error};
-    match err {
-        Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
-            ApiError::conflict(format!("{detail}: delete those first"))
-        }
-        other => ApiError::from(other),
-    }
 }
 
 /// The most customers one `POST /customers/bulk` may carry.

@@ -10,7 +10,7 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
 use crate::error::ApiError;
-use crate::querylog::QueryLog;
+use crate::querylog::{QueryLog, StatementGroup};
 
 /// How many requests the endpoint remembers.
 pub const KEEP_REQUESTS: usize = 50;
@@ -41,10 +41,18 @@ pub struct StatementRecord {
 pub struct RecentRequests(Mutex<VecDeque<RequestRecord>>);
 
 impl RecentRequests {
-    pub fn record(&self, method: &str, path: &str, status: u16, duration_ms: f64, log: &QueryLog) {
-        let statements = log
-            .grouped()
-            .into_iter()
+    /// Remembers one request; `groups` is its log already grouped by SQL text.
+    pub fn record(
+        &self,
+        method: &str,
+        path: &str,
+        status: u16,
+        duration_ms: f64,
+        log: &QueryLog,
+        groups: &[StatementGroup],
+    ) {
+        let statements = groups
+            .iter()
             .take(KEEP_STATEMENTS)
             .map(|group| StatementRecord {
                 sql: group.sql.chars().take(KEEP_SQL_CHARS).collect(),

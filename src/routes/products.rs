@@ -3,7 +3,6 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use super::customers::still_referenced;
 use super::{created, no_content, page, present, Db, PathId, MAX_LIMIT};
 use crate::error::ApiError;
 use crate::models::{NewProduct, Paged, Product, ProductChanges};
@@ -116,8 +115,9 @@ pub async fn update(
 pub async fn delete(db: Db, PathId(id): PathId) -> Result<HttpResponse, ApiError> {
     let deleted = db
         .run(move |conn| {
-            Product::delete(conn, id)
-                .map_err(|e| still_referenced(e, "order items reference the product"))
+            Product::delete(conn, id).map_err(ApiError::still_referenced(
+                "order items reference the product",
+            ))
         })
         .await?;
     if !deleted {
