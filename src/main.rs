@@ -31,7 +31,8 @@ enum Command {
         /// How many customers to create.
         #[arg(long, default_value_t = 1000)]
         customers: u64,
-        /// The mean number of orders per customer (some customers get none).
+        /// Orders per customer on average: N × M orders in all, spread unevenly (some customers
+        /// have none, a few have many).
         #[arg(long, default_value_t = 5)]
         orders_per_customer: u64,
         /// The seed of the random generator.

@@ -70,6 +70,11 @@ fn seeded(backend: Backend, method: LoadMethod) -> Option<(TestDatabase, Snapsho
     let mut conn = database.connect();
     let report = seed::seed(&mut conn, options(false, method), &ProgressBar::hidden()).unwrap();
     assert_eq!(report.rows("customers"), 150);
+    assert_eq!(
+        report.rows("orders"),
+        450,
+        "150 customers x 3 orders, exactly"
+    );
     let snap = snapshot(&mut conn);
     drop(conn);
     Some((database, snap))
@@ -83,11 +88,7 @@ fn the_same_arguments_give_identical_rows_on_both_backends_and_both_methods() {
     let (_pg2, inserted) = seeded(Backend::Postgresql, LoadMethod::Insert).unwrap();
     let (_sqlite, sqlite) = seeded(Backend::Sqlite, LoadMethod::Insert).unwrap();
 
-    assert!(
-        copied.orders.len() > 300,
-        "a real data set: {} orders",
-        copied.orders.len()
-    );
+    assert_eq!(copied.orders.len(), 450, "N x M orders in all");
     assert_eq!(copied, inserted, "COPY and INSERT load the same rows");
     assert_eq!(
         copied, sqlite,
@@ -140,7 +141,9 @@ both_backends! {
         let second = seed::seed_demo_if_empty(&mut conn).unwrap();
         drop(conn);
 
-        assert_eq!(first.expect("seeded an empty shop").rows("customers"), 300);
+        let first = first.expect("seeded an empty shop");
+        assert_eq!(first.rows("customers"), 300);
+        assert_eq!(first.rows("orders"), 1_200, "300 customers x 4 orders");
         assert!(second.is_none(), "a shop with customers is left alone");
         let page = app.get("/customers").json();
         assert_eq!(page["items"].as_array().unwrap().len(), 50);
