@@ -19,7 +19,7 @@ use indicatif::ProgressBar;
 use mercado::dashboard::Strategy;
 use mercado::db::{self, Backend, DbConnection, DbTarget};
 use mercado::models::Page;
-use mercado::querylog::{self, QueryLog};
+use mercado::querylog;
 use mercado::seed::generate::Shape;
 use mercado::seed::{self, LoadMethod, SeedOptions};
 
@@ -66,11 +66,8 @@ impl BenchDatabase {
                     println!("cannot create {name} through {admin} ({err}): skipping PostgreSQL");
                     return None;
                 }
-                let base = admin
-                    .rsplit_once('/')
-                    .map_or(admin.as_str(), |(base, _)| base);
                 Some(BenchDatabase {
-                    target: DbTarget::parse(&format!("{base}/{name}")).ok()?,
+                    target: DbTarget::parse(&db::with_database_name(&admin, &name)).ok()?,
                     drop_pg: Some((admin.clone(), name)),
                 })
             }
@@ -100,14 +97,12 @@ impl Drop for BenchDatabase {
     }
 }
 
-/// How many statements one run of `strategy` at `limit` sends.
+/// How many statements one run of `strategy` at `limit` sends (the same count `mercado demo`
+/// prints, measured the same way).
 fn count_statements(conn: &mut DbConnection, strategy: Strategy, limit: i64) -> usize {
-    let log = QueryLog::for_request(String::from("bench"));
-    let (result, _) = querylog::recording(conn, &log, |conn| {
-        strategy.run(conn, Page { limit, after: 0 })
-    });
-    result.expect("the strategy runs");
-    log.count()
+    querylog::measure(conn, 1, |conn| strategy.run(conn, Page::first(limit)))
+        .expect("the strategy runs")
+        .statements
 }
 
 struct Measured {
@@ -160,7 +155,7 @@ fn main() {
                     |b, &limit| {
                         b.iter(|| {
                             strategy
-                                .run(&mut conn, Page { limit, after: 0 })
+                                .run(&mut conn, Page::first(limit))
                                 .expect("the strategy runs")
                         })
                     },

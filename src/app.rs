@@ -8,25 +8,20 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
-use actix_web::error::{JsonPayloadError, PayloadError, QueryPayloadError};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::Method;
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{
     web, App, FromRequest, Handler, HttpMessage, HttpResponse, HttpServer, Responder, Route,
 };
 
-use crate::config::{Config, DEFAULT_N_PLUS_ONE_THRESHOLD};
+use crate::config::Config;
 use crate::db::DbPool;
 use crate::error::ApiError;
 use crate::querylog::{QueryLog, StatementGroup};
 use crate::routes::debug::RecentRequests;
+use crate::routes::input::{json_config, BULK_JSON_LIMIT_BYTES, JSON_LIMIT_BYTES};
 use crate::routes::{categories, customers, dashboard, debug, orders, products, reports, service};
-
-/// The largest JSON body most routes accept.
-pub const JSON_LIMIT_BYTES: usize = 256 * 1024;
-/// The largest body of `POST /customers/bulk`: 10,000 customers fit with room to spare.
-pub const BULK_JSON_LIMIT_BYTES: usize = 8 * 1024 * 1024;
 
 /// What the app needs from the configuration, shared by every worker.
 #[derive(Debug, Clone)]
@@ -135,7 +130,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, settings: &Settings) {
             async move { Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow }) }
         }));
         if path == "/customers/bulk" {
-            resource = resource.app_data(json_config().limit(BULK_JSON_LIMIT_BYTES));
+            resource = resource.app_data(json_config(BULK_JSON_LIMIT_BYTES));
         }
         for endpoint in group {
             resource = resource.route(endpoint.route);
@@ -161,9 +156,8 @@ pub fn run(listener: TcpListener, pool: DbPool, config: &Config) -> std::io::Res
             .app_data(pool.clone())
             .app_data(settings.clone())
             .app_data(recent.clone())
-            .app_data(json_config())
-            .app_data(query_config())
-            .wrap(from_fn(count_queries))
+            .app_data(json_config(JSON_LIMIT_BYTES))
+            .wrap(from_fn(observe))
             .configure(|cfg| routes(cfg, &settings))
             .default_service(web::to(service::unknown_route))
     })
@@ -179,10 +173,22 @@ pub fn run(listener: TcpListener, pool: DbPool, config: &Config) -> std::io::Res
     Ok(server)
 }
 
-/// Gives each request a fresh [`QueryLog`]; after the handler, turns it into `X-Query-Count`
-/// and `Server-Timing`, runs the N+1 detector, remembers the request for `/_debug/queries`
-/// and logs one access line.
-async fn count_queries(
+/// What the middleware knows about a request once its handler has answered.
+struct Finished {
+    method: Method,
+    path: String,
+    /// The route pattern (`/customers/{id}`), or the path when no route matched.
+    route: String,
+    status: u16,
+    elapsed_ms: f64,
+    log: QueryLog,
+    /// The log grouped by SQL text, once, for the detector and for `/_debug/queries`.
+    groups: Vec<StatementGroup>,
+}
+
+/// The one middleware: gives each request a fresh [`QueryLog`] for `db::run` to fill, and once
+/// the handler has answered, runs the four steps below in order.
+async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
@@ -195,15 +201,36 @@ async fn count_queries(
 
     let mut res = next.call(req).await?;
 
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
-    let count = log.count();
-    let db_ms = log.total_duration().as_secs_f64() * 1e3;
-    let status = res.status().as_u16();
     let route = res
         .request()
         .match_pattern()
         .unwrap_or_else(|| path.clone());
-    let headers = res.headers_mut();
+    let finished = Finished {
+        method,
+        path,
+        route,
+        status: res.status().as_u16(),
+        elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
+        groups: log.grouped(),
+        log,
+    };
+    add_count_headers(res.headers_mut(), &finished);
+    if let Some(settings) = settings {
+        detect_n_plus_one(res.headers_mut(), &finished, settings.n_plus_one_threshold);
+        if settings.debug_endpoints {
+            if let Some(recent) = recent {
+                remember_for_debug(&recent, &finished);
+            }
+        }
+    }
+    log_access(&finished);
+    Ok(res)
+}
+
+/// `X-Query-Count` and `Server-Timing`: what the request cost in the database.
+fn add_count_headers(headers: &mut HeaderMap, request: &Finished) {
+    let count = request.log.count();
+    let db_ms = request.log.total_duration().as_secs_f64() * 1e3;
     headers.insert(
         HeaderName::from_static("x-query-count"),
         HeaderValue::from(count),
@@ -213,84 +240,59 @@ async fn count_queries(
     {
         headers.insert(HeaderName::from_static("server-timing"), timing);
     }
+}
 
-    // The N+1 detector: one statement text repeated `threshold` times in one request.
-    let threshold = settings
-        .as_ref()
-        .map_or(DEFAULT_N_PLUS_ONE_THRESHOLD, |s| s.n_plus_one_threshold);
-    // Grouped once, for the detector and for `/_debug/queries`.
-    let groups = log.grouped();
-    if let Some(repeated) = StatementGroup::most_repeated(&groups, threshold) {
-        tracing::warn!(
-            target: "mercado::n_plus_one",
-            %method,
-            route,
-            path,
-            count = repeated.count,
-            sql = repeated.sql,
-            "possible N+1: one statement ran {} times in one request",
-            repeated.count
-        );
-        let value = format!("{}; {}", repeated.count, repeated.sql);
-        // SQL from the query builder is plain ASCII; anything else is dropped from the header
-        // rather than failing the response.
-        let value: String = value
-            .chars()
-            .filter(|c| c.is_ascii() && !c.is_ascii_control())
-            .collect();
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            headers.insert(HeaderName::from_static("x-n-plus-one"), value);
-        }
+/// The N+1 detector: one statement text repeated `threshold` times in one request gets an
+/// `X-N-Plus-One` header naming it, and a warning in the log naming the route.
+fn detect_n_plus_one(headers: &mut HeaderMap, request: &Finished, threshold: usize) {
+    let Some(repeated) = StatementGroup::most_repeated(&request.groups, threshold) else {
+        return;
+    };
+    tracing::warn!(
+        target: "mercado::n_plus_one",
+        method = %request.method,
+        route = request.route,
+        path = request.path,
+        count = repeated.count,
+        sql = repeated.sql,
+        "possible N+1: one statement ran {} times in one request",
+        repeated.count
+    );
+    // SQL from the query builder is plain ASCII; anything else is dropped from the header
+    // rather than failing the response.
+    let value: String = format!("{}; {}", repeated.count, repeated.sql)
+        .chars()
+        .filter(|c| c.is_ascii() && !c.is_ascii_control())
+        .collect();
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        headers.insert(HeaderName::from_static("x-n-plus-one"), value);
     }
+}
 
-    // Kept only when `/_debug/queries` can be read; requests to it would only crowd out the
-    // ones being debugged.
-    let debug_on = settings.as_ref().is_some_and(|s| s.debug_endpoints);
-    if let Some(recent) = recent.filter(|_| debug_on && route != "/_debug/queries") {
-        recent.record(method.as_str(), &path, status, elapsed_ms, &log, &groups);
+/// Keeps the request for `/_debug/queries`, unless it is a request to that page: those would
+/// only crowd out the ones being debugged.
+fn remember_for_debug(recent: &RecentRequests, request: &Finished) {
+    if request.route == "/_debug/queries" {
+        return;
     }
+    recent.record(
+        request.method.as_str(),
+        &request.path,
+        request.status,
+        request.elapsed_ms,
+        &request.log,
+        &request.groups,
+    );
+}
+
+/// One access line per request, with its statement count.
+fn log_access(request: &Finished) {
     tracing::info!(
         target: "mercado::http",
-        %method,
-        path,
-        status,
-        queries = count,
-        ms = format!("{elapsed_ms:.2}"),
+        method = %request.method,
+        path = request.path,
+        status = request.status,
+        queries = request.log.count(),
+        ms = format!("{:.2}", request.elapsed_ms),
     );
-    Ok(res)
-}
-
-/// JSON bodies: at most [`JSON_LIMIT_BYTES`], and every failure in problem+json.
-fn json_config() -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(JSON_LIMIT_BYTES)
-        .error_handler(|err, _req| json_error(err).into())
-}
-
-fn json_error(err: JsonPayloadError) -> ApiError {
-    match err {
-        JsonPayloadError::OverflowKnownLength { limit, .. }
-        | JsonPayloadError::Overflow { limit } => {
-            ApiError::PayloadTooLarge(format!("the body is larger than {limit} bytes"))
-        }
-        JsonPayloadError::Payload(PayloadError::Overflow) => {
-            ApiError::PayloadTooLarge("the body is too large".to_string())
-        }
-        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType(
-            "the body must be JSON, sent with Content-Type: application/json".to_string(),
-        ),
-        JsonPayloadError::Deserialize(err) => {
-            ApiError::BadRequest(format!("the body could not be read: {err}"))
-        }
-        other => ApiError::BadRequest(format!("the body could not be read: {other}")),
-    }
-}
-
-fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|err, _req| {
-        let QueryPayloadError::Deserialize(err) = err else {
-            return ApiError::BadRequest("the query string could not be read".to_string()).into();
-        };
-        ApiError::BadRequest(format!("the query string could not be read: {err}")).into()
-    })
 }

@@ -2,13 +2,12 @@
 //! one of these; each returns a [`StartError`] that `main` prints as one line.
 
 use std::net::TcpListener;
-use std::time::{Duration, Instant};
 
 use crate::config::{Config, ConfigError};
 use crate::dashboard::Strategy;
 use crate::db::{self, DbTarget, MigrationError};
 use crate::models::Page;
-use crate::querylog::{self, QueryLog};
+use crate::querylog;
 use crate::seed::{self, LoadMethod, SeedError, SeedOptions};
 
 /// Why the program could not do what it was asked. Each message is one line for a human.
@@ -27,6 +26,8 @@ pub enum StartError {
     Migration(#[from] MigrationError),
     #[error(transparent)]
     Seed(#[from] SeedError),
+    #[error("database error: {0}")]
+    Database(#[from] diesel::result::Error),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -104,7 +105,7 @@ const DEMO_SHOP: seed::generate::Shape = seed::generate::Shape {
 pub fn demo(config: &Config) -> Result<(), StartError> {
     let (target, mut conn) = connect(config)?;
     db::migrate(&mut conn)?;
-    if !seed::has_customers(&mut conn).map_err(SeedError::from)? {
+    if !seed::has_customers(&mut conn)? {
         let options = SeedOptions {
             shape: DEMO_SHOP,
             reset: false,
@@ -121,16 +122,18 @@ pub fn demo(config: &Config) -> Result<(), StartError> {
     let mut results = Vec::new();
     for strategy in Strategy::ALL {
         for limit in DEMO_PAGE_SIZES {
-            let (rows, statements, took) = measure(&mut conn, strategy, limit)?;
+            // The best of three runs: the first also warms caches that are not the lesson.
+            let page = Page::first(limit);
+            let run = querylog::measure(&mut conn, 3, |conn| strategy.run(conn, page))?;
             println!(
                 "{:<12} {:>6} {:>10} {:>12} {:>10.2}",
                 strategy.name(),
                 limit,
-                rows,
-                statements,
-                took.as_secs_f64() * 1e3
+                run.value.len(),
+                run.statements,
+                run.best.as_secs_f64() * 1e3
             );
-            results.push((strategy, limit, statements, took));
+            results.push((strategy, limit, run.statements, run.best));
         }
     }
 
@@ -154,29 +157,6 @@ pub fn demo(config: &Config) -> Result<(), StartError> {
          statements (X-Query-Count, RUST_LOG=mercado::sql=debug), not lines of code."
     );
     Ok(())
-}
-
-/// Runs one strategy on the first page of `limit` customers; returns rows, statements and the
-/// best time of three runs (the first run also warms SQLite's page cache and Diesel's
-/// prepared-statement cache, which are not the lesson).
-fn measure(
-    conn: &mut db::DbConnection,
-    strategy: Strategy,
-    limit: i64,
-) -> Result<(usize, usize, Duration), StartError> {
-    let page = Page { limit, after: 0 };
-    let mut best = Duration::MAX;
-    let mut rows = 0;
-    let mut statements = 0;
-    for _ in 0..3 {
-        let log = QueryLog::for_request(format!("demo {} {limit}", strategy.name()));
-        let started = Instant::now();
-        let (result, _) = querylog::recording(conn, &log, |conn| strategy.run(conn, page));
-        best = best.min(started.elapsed());
-        rows = result.map_err(SeedError::from)?.len();
-        statements = log.count();
-    }
-    Ok((rows, statements, best))
 }
 
 /// `mercado serve`: migrate, build the pool, listen, serve until Ctrl-C or SIGTERM.

@@ -26,6 +26,7 @@ use crate::schema::{customers, order_items, orders};
 
 /// One row of the dashboard.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, QueryableByName)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct DashboardRow {
     #[diesel(sql_type = BigInt)]
     pub customer_id: i64,
@@ -88,12 +89,12 @@ fn customer_page(conn: &mut DbConnection, page: Page) -> QueryResult<Vec<Custome
     Customer::page(conn, None, page)
 }
 
-/// Sums what [`DashboardRow`] reports from a customer's orders and their items.
-fn row(customer: &Customer, orders: &[(&Order, &[OrderItem])]) -> DashboardRow {
+/// Sums what [`DashboardRow`] reports from a customer's orders, each with its items.
+fn row(customer: &Customer, orders: &[(Order, Vec<OrderItem>)]) -> DashboardRow {
     let spend = orders
         .iter()
-        .filter(|(order, _)| order.status != OrderStatus::Cancelled.as_str())
-        .flat_map(|(_, items)| items.iter())
+        .filter(|(order, _)| order.status != OrderStatus::Cancelled)
+        .flat_map(|(_, items)| items)
         .map(|item| i64::from(item.quantity) * item.unit_price_cents)
         .sum();
     DashboardRow {
@@ -125,17 +126,13 @@ pub fn n_plus_one(conn: &mut DbConnection, page: Page) -> QueryResult<Vec<Dashbo
             .order(orders::order_id)
             .load(conn)?;
         let mut with_items = Vec::with_capacity(orders.len());
-        for order in &orders {
-            let items: Vec<OrderItem> = OrderItem::belonging_to(order)
+        for order in orders {
+            let items: Vec<OrderItem> = OrderItem::belonging_to(&order)
                 .select(OrderItem::as_select())
                 .load(conn)?;
-            with_items.push(items);
+            with_items.push((order, items));
         }
-        let pairs: Vec<(&Order, &[OrderItem])> = orders
-            .iter()
-            .zip(with_items.iter().map(Vec::as_slice))
-            .collect();
-        rows.push(row(customer, &pairs));
+        rows.push(row(customer, &with_items));
     }
     Ok(rows)
 }
@@ -180,7 +177,8 @@ pub fn batched(conn: &mut DbConnection, page: Page) -> QueryResult<Vec<Dashboard
             );
         }
     }
-    // Zip each grouping with the very slice it was grouped by.
+    // Zip each grouping with the very slice it was grouped by: the groups come back in its
+    // order, one per element.
     let items_per_order: Vec<Vec<OrderItem>> = items.grouped_by(&orders);
     let orders_with_items: Vec<(Order, Vec<OrderItem>)> =
         orders.into_iter().zip(items_per_order).collect();
@@ -188,13 +186,7 @@ pub fn batched(conn: &mut DbConnection, page: Page) -> QueryResult<Vec<Dashboard
     Ok(customers
         .iter()
         .zip(per_customer)
-        .map(|(customer, orders)| {
-            let pairs: Vec<(&Order, &[OrderItem])> = orders
-                .iter()
-                .map(|(order, items)| (order, items.as_slice()))
-                .collect();
-            row(customer, &pairs)
-        })
+        .map(|(customer, orders)| row(customer, &orders))
         .collect())
 }
 
@@ -222,14 +214,14 @@ pub fn joined(conn: &mut DbConnection, page: Page) -> QueryResult<Vec<DashboardR
     let page_id = page_customers.field(customers::customer_id);
     let page_ids = page_customers
         .select(page_id)
-        .filter(page_id.gt(page.after))
+        .filter(page_id.gt(page.after()))
         .order(page_id)
-        .limit(page.limit);
+        .limit(page.limit());
     type JoinedRow = (
         i64,
         String,
         String,
-        Option<(i64, String)>,
+        Option<(i64, OrderStatus)>,
         Option<(i32, i64)>,
     );
     let rows: Vec<JoinedRow> = customers::table
@@ -267,9 +259,7 @@ pub fn joined(conn: &mut DbConnection, page: Page) -> QueryResult<Vec<DashboardR
                 current.order_count += 1;
                 last_order_id = Some(order_id);
             }
-            if let (Some((quantity, price)), true) =
-                (item, status != OrderStatus::Cancelled.as_str())
-            {
+            if let (Some((quantity, price)), true) = (item, status != OrderStatus::Cancelled) {
                 current.total_spend_cents += i64::from(quantity) * price;
             }
         }
@@ -285,7 +275,7 @@ pub fn joined(conn: &mut DbConnection, page: Page) -> QueryResult<Vec<DashboardR
 /// to read than the SQL it would produce; the inputs are still bound parameters.
 pub fn aggregate(conn: &mut DbConnection, page: Page) -> QueryResult<Vec<DashboardRow>> {
     diesel::sql_query(include_str!("reports/dashboard_aggregate.sql"))
-        .bind::<BigInt, _>(page.after)
-        .bind::<BigInt, _>(page.limit)
+        .bind::<BigInt, _>(page.after())
+        .bind::<BigInt, _>(page.limit())
         .load(conn)
 }

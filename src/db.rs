@@ -16,14 +16,13 @@ use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::config::Config;
-use crate::error::ApiError;
 use crate::querylog::{self, QueryLog};
 
 /// One connection type for the whole app; `DATABASE_URL` picks the variant at run time.
 ///
 /// Diesel's `MultiConnection` derive forwards loads, single-row inserts, updates, deletes, joins,
 /// `sql_query` and transactions to whichever backend is inside. A few statements do not go
-/// through it (multi-row inserts, `copy_from`, `on_conflict`): for those, [`per_backend!`]
+/// through it (multi-row inserts, `copy_from`, `on_conflict`): for those, [`per_backend!`](crate::per_backend)
 /// matches on the variant and runs the same Diesel code against the concrete connection.
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -155,7 +154,7 @@ impl DbManager {
 /// Diesel's `is_broken()` stays `false` after PostgreSQL has closed a connection (a restart, a
 /// failover, `pg_terminate_backend`), so r2d2 would hand the dead connection out again and
 /// again. [`run`] sets `lost` when a statement fails with a lost-connection error, and
-/// [`DbManager::has_broken`] then tells r2d2 to throw the connection away.
+/// `DbManager::has_broken` (r2d2's `ManageConnection` hook) then tells r2d2 to throw the connection away.
 pub struct PoolConnection {
     conn: DbConnection,
     lost: bool,
@@ -279,28 +278,60 @@ where
     }
 }
 
+/// Why [`run`] could not give the closure a connection, or did not get its answer back. What
+/// the closure's own queries answered is the closure's result, not one of these.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No pooled connection came free within `MERCADO_POOL_TIMEOUT_MS`: every connection was
+    /// busy, or none could be opened (r2d2's message carries the driver's last error).
+    #[error("no database connection came free in time: {0}")]
+    Unavailable(#[from] r2d2::Error),
+    /// The closure panicked: a bug. The pool throws that connection away.
+    #[error("the database task failed: {0}")]
+    TaskFailed(#[from] tokio::task::JoinError),
+}
+
 /// Runs `f` with a pooled connection on Tokio's blocking thread pool (the pool actix's
-/// `web::block` uses; called directly so this module needs no actix) and returns its result.
+/// `web::block` uses; called directly so this module needs no actix) and returns what `f`
+/// returned.
 ///
 /// Diesel is synchronous: both `pool.get()` (which may wait up to `MERCADO_POOL_TIMEOUT_MS` for
 /// a free connection) and every query block the calling thread. Running them on an async worker
 /// would stall every other request that worker serves, so every handler goes through here.
 /// Each statement `f` runs is recorded in `log`, which becomes the response's `X-Query-Count`.
-pub async fn run<T, F>(pool: &DbPool, log: &QueryLog, f: F) -> Result<T, ApiError>
+pub async fn run<T, F>(pool: &DbPool, log: &QueryLog, f: F) -> Result<T, DbError>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> T + Send + 'static,
     T: Send + 'static,
 {
     let pool = pool.clone();
     let log = log.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut conn: PooledConnection = pool.get()?;
-        let (result, lost) = querylog::recording(&mut conn, &log, f);
-        conn.lost = lost;
-        result
+    let result = tokio::task::spawn_blocking(move || {
+        let mut pooled: PooledConnection = pool.get()?;
+        let (result, lost) = querylog::recording(&mut pooled.conn, &log, f);
+        // A statement that found the connection gone marks it for the pool to drop.
+        pooled.lost = lost;
+        Ok::<T, DbError>(result)
     })
-    .await
-    .map_err(|join| ApiError::internal(format!("database task failed: {join}")))?
+    .await?;
+    result
+}
+
+/// A PostgreSQL URL with its database name (the last path segment) replaced, keeping the
+/// user, host and any `?sslmode=...` parameters: `postgres://u@h/postgres?sslmode=disable`
+/// with `shop` becomes `postgres://u@h/shop?sslmode=disable`. Tests and benchmarks use it to
+/// reach the databases they create through an administrative URL.
+pub fn with_database_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let host_start = base.find("://").map_or(0, |i| i + 3);
+    let server = match base[host_start..].find('/') {
+        Some(slash) => &base[..host_start + slash],
+        None => base,
+    };
+    format!("{server}/{name}{query}")
 }
 
 /// The most bind parameters one statement may carry: PostgreSQL's wire protocol counts them in
@@ -320,5 +351,26 @@ pub fn max_id_list(backend: Backend) -> usize {
     match backend {
         Backend::Postgresql => usize::MAX,
         Backend::Sqlite => max_binds(Backend::Sqlite),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_name_is_replaced_and_the_parameters_kept() {
+        assert_eq!(
+            with_database_name("postgres://postgres@127.0.0.1:5432/postgres", "shop"),
+            "postgres://postgres@127.0.0.1:5432/shop"
+        );
+        assert_eq!(
+            with_database_name("postgresql://u:p@db/app?sslmode=disable", "shop"),
+            "postgresql://u:p@db/shop?sslmode=disable"
+        );
+        assert_eq!(
+            with_database_name("postgres://db", "shop"),
+            "postgres://db/shop"
+        );
     }
 }

@@ -12,6 +12,8 @@ use actix_web::{HttpResponse, ResponseError};
 use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind, Error as DieselError};
 use serde::Serialize;
 
+use crate::db::DbError;
+
 /// The `errors[]` entries of a 422: which field, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
@@ -88,18 +90,6 @@ impl ApiError {
 
     pub fn internal(detail: impl Into<String>) -> ApiError {
         ApiError::Internal(detail.into())
-    }
-
-    /// For inserts and updates that set a foreign key: a violation there means the client named
-    /// a row that does not exist (422), not that a row is still referenced (409, the default).
-    pub fn unknown_reference(field: &str, message: &str) -> impl FnOnce(DieselError) -> ApiError {
-        let (field, message) = (field.to_string(), message.to_string());
-        move |err| match err {
-            DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
-                ApiError::unprocessable(field, message)
-            }
-            other => ApiError::from(other),
-        }
     }
 
     /// For deletes: a foreign-key violation means other rows still point at this one (409),
@@ -207,14 +197,18 @@ fn is_sqlite_busy(message: &str) -> bool {
     message.contains("database is locked") || message.contains("database is busy")
 }
 
-impl From<r2d2::Error> for ApiError {
-    /// r2d2 gives up after `MERCADO_POOL_TIMEOUT_MS`, either because every connection is busy
-    /// or because none can be opened; its message carries the driver's last error.
-    fn from(err: r2d2::Error) -> ApiError {
-        tracing::warn!(error = %err, "no database connection available");
-        ApiError::Unavailable(
-            "the database is unavailable or busy; no connection came free in time".to_string(),
-        )
+impl From<DbError> for ApiError {
+    fn from(err: DbError) -> ApiError {
+        match err {
+            DbError::Unavailable(_) => {
+                tracing::warn!(error = %err, "no database connection available");
+                ApiError::Unavailable(
+                    "the database is unavailable or busy; no connection came free in time"
+                        .to_string(),
+                )
+            }
+            DbError::TaskFailed(_) => ApiError::Internal(err.to_string()),
+        }
     }
 }
 
@@ -313,12 +307,16 @@ mod tests {
         }
     }
 
-    fn db_error(kind: DatabaseErrorKind, message: &'static str) -> ApiError {
+    fn db_error_raw(kind: DatabaseErrorKind, message: &'static str) -> DieselError {
         let info = Info {
             message,
             constraint: None,
         };
-        ApiError::from(DieselError::DatabaseError(kind, Box::new(info)))
+        DieselError::DatabaseError(kind, Box::new(info))
+    }
+
+    fn db_error(kind: DatabaseErrorKind, message: &'static str) -> ApiError {
+        ApiError::from(db_error_raw(kind, message))
     }
 
     #[test]
@@ -385,19 +383,32 @@ mod tests {
     }
 
     #[test]
-    fn a_foreign_key_violation_on_write_is_unprocessable() {
-        let err = DieselError::DatabaseError(
+    fn a_foreign_key_violation_on_delete_names_what_still_refers_to_the_row() {
+        let err = db_error_raw(
             DatabaseErrorKind::ForeignKeyViolation,
-            Box::new(Info {
-                message: "violates foreign key constraint",
-                constraint: Some("products_category_id_fkey"),
-            }),
+            "FOREIGN KEY constraint failed",
         );
-        let api = ApiError::unknown_reference("category_id", "does not exist")(err);
-        assert_eq!(api.status_code().as_u16(), 422);
+        let api = ApiError::still_referenced("the customer has orders")(err);
+        assert_eq!(api.status_code().as_u16(), 409);
+        assert_eq!(
+            api.to_string(),
+            "the customer has orders: delete those first"
+        );
         // Any other error passes through unchanged.
-        let api = ApiError::unknown_reference("category_id", "x")(DieselError::NotFound);
+        let api = ApiError::still_referenced("x")(DieselError::NotFound);
         assert_eq!(api.status_code().as_u16(), 404);
+    }
+
+    #[test]
+    fn no_free_connection_in_time_is_a_503() {
+        let pool = r2d2::Pool::builder()
+            .connection_timeout(std::time::Duration::from_millis(10))
+            .build_unchecked(crate::db::DbManager::new(
+                crate::db::DbTarget::parse("postgres://nobody@127.0.0.1:1/none").unwrap(),
+            ));
+        let timed_out = pool.get().map(drop).unwrap_err();
+        let api = ApiError::from(DbError::from(timed_out));
+        assert_eq!(api.status_code().as_u16(), 503);
     }
 
     #[test]

@@ -8,8 +8,8 @@
 //! - [`querylog`]: counting and logging every statement, the `echo=True` of this service;
 //! - [`dashboard`]: the N+1 lesson, one dashboard computed four ways;
 //! - [`reports`]: raw SQL where the ORM would hide the query (window functions, recursive CTEs);
-//! - [`routes`] and [`app`]: HTTP in, model call, HTTP out;
-//! - [`validate`] and [`error`]: the input rules, and every failure as problem+json;
+//! - [`routes`] and [`app`]: HTTP in (parsed by [`routes::input`]), model call, HTTP out;
+//! - [`error`]: every failure as problem+json, and the one mapping from database errors;
 //! - [`seed`]: generating a shop and loading it in bulk (multi-row INSERT, COPY);
 //! - [`config`], [`commands`]: the environment and the command line.
 
@@ -25,4 +25,3 @@ pub mod reports;
 pub mod routes;
 pub mod schema;
 pub mod seed;
-pub mod validate;

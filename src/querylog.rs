@@ -16,8 +16,6 @@ use std::time::{Duration, Instant};
 use diesel::connection::{Instrumentation, InstrumentationEvent};
 use diesel::Connection;
 
-use crate::db::DbConnection;
-
 /// One executed statement: its SQL text (bind values removed) and how long it took.
 #[derive(Debug, Clone)]
 pub struct Statement {
@@ -51,10 +49,13 @@ impl StatementGroup {
 /// default instrumentation back. Also says whether a statement found the connection gone,
 /// which `db::run` passes on to the pool. Installed only around `f`, so whatever else the
 /// connection runs (its set-up PRAGMAs) is not counted.
-pub fn recording<T>(
-    conn: &mut DbConnection,
+///
+/// Any Diesel connection will do: instrumentation is part of the `Connection` trait, so this
+/// module needs nothing from `db.rs`.
+pub fn recording<C: Connection, T>(
+    conn: &mut C,
     log: &QueryLog,
-    f: impl FnOnce(&mut DbConnection) -> T,
+    f: impl FnOnce(&mut C) -> T,
 ) -> (T, bool) {
     let recorder = Recorder::new(log.clone());
     let lost = recorder.lost_connection.clone();
@@ -62,6 +63,44 @@ pub fn recording<T>(
     let result = f(conn);
     conn.set_instrumentation(diesel::connection::get_default_instrumentation());
     (result, lost.load(Ordering::Relaxed))
+}
+
+/// What [`measure`] saw.
+#[derive(Debug, Clone)]
+pub struct Measured<T> {
+    /// What the last run returned.
+    pub value: T,
+    /// Statements the last run sent.
+    pub statements: usize,
+    /// The fastest run.
+    pub best: Duration,
+}
+
+/// Runs `f` on `conn` `runs` times (at least once), counting the statements of each run, and
+/// keeps the fastest time. The first run also warms caches (SQLite's pages, Diesel's prepared
+/// statements) that are not what a comparison is about; the best of a few runs leaves them out.
+/// `mercado demo` and the dashboard benchmark both measure with it.
+pub fn measure<C: Connection, T, E>(
+    conn: &mut C,
+    runs: usize,
+    mut f: impl FnMut(&mut C) -> Result<T, E>,
+) -> Result<Measured<T>, E> {
+    let mut once = |conn: &mut C| {
+        let log = QueryLog::for_request("measure".to_string());
+        let started = Instant::now();
+        let (value, _) = recording(conn, &log, &mut f);
+        value.map(|value| (value, log.count(), started.elapsed()))
+    };
+    let (mut value, mut statements, mut best) = once(conn)?;
+    for _ in 1..runs {
+        let (next, count, took) = once(conn)?;
+        (value, statements, best) = (next, count, best.min(took));
+    }
+    Ok(Measured {
+        value,
+        statements,
+        best,
+    })
 }
 
 /// The statements one request ran, and which request that is (`GET /orders`), for the log.

@@ -1,15 +1,18 @@
 //! Categories: a tree kept in one table by `parent_id`. Shows an update that must check the
 //! whole tree first (no cycles), inside one write transaction.
 
+use std::collections::HashSet;
+
 use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::{self, DbConnection};
-use crate::error::ApiError;
+use crate::models::is_foreign_key_violation;
 use crate::schema::categories;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize)]
 #[diesel(table_name = categories, primary_key(category_id))]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct Category {
     pub category_id: i64,
     pub name: String,
@@ -30,6 +33,32 @@ pub struct NewCategory<'a> {
 pub struct CategoryChanges {
     pub name: Option<String>,
     pub parent_id: Option<Option<i64>>,
+}
+
+/// Why a category could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum CategoryError {
+    /// `parent_id` names no category.
+    #[error("the parent category does not exist")]
+    UnknownParent,
+    /// The new parent is the category itself or one of its descendants: the tree would
+    /// become a loop.
+    #[error("the category would become its own ancestor")]
+    WouldCycle,
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+impl CategoryError {
+    /// For the `INSERT` and `UPDATE` that set `parent_id`: its foreign key is the only one a
+    /// category write can break, so a violation means the parent does not exist.
+    fn from_write(err: diesel::result::Error) -> CategoryError {
+        if is_foreign_key_violation(&err) {
+            CategoryError::UnknownParent
+        } else {
+            CategoryError::Database(err)
+        }
+    }
 }
 
 impl Category {
@@ -61,7 +90,7 @@ impl Category {
         conn: &mut DbConnection,
         id: i64,
         changes: &CategoryChanges,
-    ) -> Result<Option<Category>, ApiError> {
+    ) -> Result<Option<Category>, CategoryError> {
         db::write_transaction(conn, |conn| {
             if Category::find(conn, id)?.is_none() {
                 return Ok(None);
@@ -76,13 +105,13 @@ impl Category {
                 .set(changes)
                 .returning(categories::all_columns)
                 .get_result(conn)
-                .map_err(ApiError::unknown_reference("parent_id", "does not exist"))?;
+                .map_err(CategoryError::from_write)?;
             Ok(Some(updated))
         })
     }
 
     /// Deletes a category; `false` when there was none. Children and products hold it in place
-    /// through their foreign keys (409).
+    /// through their foreign keys: the caller sees a foreign-key violation.
     pub fn delete(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
         let deleted = diesel::delete(categories::table.find(id)).execute(conn)?;
         Ok(deleted == 1)
@@ -90,42 +119,39 @@ impl Category {
 }
 
 /// Walks from `new_parent` up to its root; meeting `id` on the way means a cycle.
-fn check_new_parent(conn: &mut DbConnection, id: i64, new_parent: i64) -> Result<(), ApiError> {
+///
+/// The walk remembers where it has been, so even a tree that already holds a loop (see the
+/// simplification disclosed at [`Category::update`]) ends the walk instead of spinning: the
+/// move is refused as a cycle.
+fn check_new_parent(
+    conn: &mut DbConnection,
+    id: i64,
+    new_parent: i64,
+) -> Result<(), CategoryError> {
+    let mut visited = HashSet::new();
     let mut current = Some(new_parent);
-    let mut steps = 0;
     while let Some(ancestor) = current {
-        if ancestor == id {
-            return Err(ApiError::unprocessable(
-                "parent_id",
-                "would make the category its own ancestor",
-            ));
+        if ancestor == id || !visited.insert(ancestor) {
+            return Err(CategoryError::WouldCycle);
         }
         let parent: Option<Option<i64>> = categories::table
             .find(ancestor)
             .select(categories::parent_id)
             .first(conn)
             .optional()?;
-        match parent {
-            Some(next) => current = next,
-            // Only the first step can miss: every stored parent_id points at a real row.
-            None => return Err(ApiError::unprocessable("parent_id", "does not exist")),
-        }
-        steps += 1;
-        if steps > 10_000 {
-            return Err(ApiError::internal(
-                "category tree deeper than 10,000 levels",
-            ));
-        }
+        // Only the first step can miss: every stored parent_id points at a real row.
+        current = parent.ok_or(CategoryError::UnknownParent)?;
     }
     Ok(())
 }
 
 impl NewCategory<'_> {
-    pub fn insert(&self, conn: &mut DbConnection) -> Result<Category, ApiError> {
+    /// `INSERT ... RETURNING` (`all_columns`: see the `models` module).
+    pub fn insert(&self, conn: &mut DbConnection) -> Result<Category, CategoryError> {
         diesel::insert_into(categories::table)
             .values(self)
             .returning(categories::all_columns)
             .get_result(conn)
-            .map_err(ApiError::unknown_reference("parent_id", "does not exist"))
+            .map_err(CategoryError::from_write)
     }
 }

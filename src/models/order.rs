@@ -4,19 +4,38 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::str::FromStr;
 
 use chrono::NaiveDateTime;
+use diesel::backend::Backend;
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::expression::AsExpression;
 use diesel::prelude::*;
-use serde::Serialize;
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::Text;
+use serde::{Deserialize, Serialize};
 
 use crate::db::{self, DbConnection};
-use crate::error::ApiError;
 use crate::models::{now, rfc3339, Customer, Page};
 use crate::per_backend;
 use crate::schema::{order_items, orders, products};
 
-/// The five states of an order and the moves between them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The five states of an order and the moves between them, stored in `orders.status`.
+///
+/// A Rust enum that Diesel reads and writes as a column type: `AsExpression` lets it be bound
+/// (`orders::status.eq(OrderStatus::Paid)`), `FromSqlRow` lets it be loaded into
+/// `Order::status`, and the `ToSql` / `FromSql` impls below say how it travels as `Text`. A
+/// value that is not one of the five cannot exist in Rust, so no code compares strings.
+///
+/// Stored as text with a `CHECK` listing the five values, not as a PostgreSQL `ENUM`: one schema
+/// serves both backends (SQLite has no enum types), and adding a status is an ordinary
+/// migration that replaces the `CHECK`, where `ALTER TYPE ... ADD VALUE` has rules of its own
+/// (it cannot be removed again, and older PostgreSQL versions refused it inside a transaction).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, AsExpression, FromSqlRow, Serialize, Deserialize,
+)]
+#[diesel(sql_type = Text)]
+#[serde(rename_all = "lowercase")]
 pub enum OrderStatus {
     Pending,
     Paid,
@@ -45,10 +64,6 @@ impl OrderStatus {
         }
     }
 
-    pub fn parse(text: &str) -> Option<OrderStatus> {
-        OrderStatus::ALL.into_iter().find(|s| s.as_str() == text)
-    }
-
     /// The status machine. Everything not listed, staying put included, is forbidden.
     pub fn can_move_to(self, to: OrderStatus) -> bool {
         use OrderStatus::*;
@@ -69,17 +84,61 @@ impl fmt::Display for OrderStatus {
     }
 }
 
+/// Text that is not one of the five statuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not an order status: use pending, paid, shipped, delivered or cancelled")]
+pub struct UnknownStatus(pub String);
+
+impl FromStr for OrderStatus {
+    type Err = UnknownStatus;
+
+    fn from_str(text: &str) -> Result<OrderStatus, UnknownStatus> {
+        OrderStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == text)
+            .ok_or_else(|| UnknownStatus(text.to_string()))
+    }
+}
+
+/// Written as its text, on every backend that can write a `str` as `Text`: PostgreSQL, SQLite
+/// and the `MultiBackend` that `DbConnection` derives (which hands the text on to whichever
+/// backend is inside).
+impl<DB> ToSql<Text, DB> for OrderStatus
+where
+    DB: Backend,
+    str: ToSql<Text, DB>,
+{
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
+        self.as_str().to_sql(out)
+    }
+}
+
+/// Read as text, then parsed. The column's `CHECK` means an unknown value can only come from
+/// outside Mercado; it fails the load with a deserialization error rather than becoming a
+/// status Mercado does not know.
+impl<DB> FromSql<Text, DB> for OrderStatus
+where
+    DB: Backend,
+    String: FromSql<Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<OrderStatus> {
+        Ok(String::from_sql(bytes)?.parse()?)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Associations)]
 #[diesel(table_name = orders, primary_key(order_id), belongs_to(Customer))]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct Order {
     pub order_id: i64,
     pub customer_id: i64,
-    pub status: String,
+    pub status: OrderStatus,
     pub placed_at: NaiveDateTime,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Associations)]
 #[diesel(table_name = order_items, primary_key(order_item_id), belongs_to(Order))]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct OrderItem {
     pub order_item_id: i64,
     pub order_id: i64,
@@ -90,9 +149,9 @@ pub struct OrderItem {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = orders)]
-struct NewOrder<'a> {
+struct NewOrder {
     customer_id: i64,
-    status: &'a str,
+    status: OrderStatus,
     placed_at: NaiveDateTime,
 }
 
@@ -122,7 +181,7 @@ pub struct NewOrderLine {
 pub struct OrderWithItems {
     pub order_id: i64,
     pub customer_id: i64,
-    pub status: String,
+    pub status: OrderStatus,
     #[serde(with = "rfc3339")]
     pub placed_at: NaiveDateTime,
     pub items: Vec<ItemLine>,
@@ -161,6 +220,33 @@ impl OrderWithItems {
     }
 }
 
+/// Why [`Order::place`] placed nothing. Placing is one transaction, so in every case no row
+/// was written.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceOrderError {
+    /// No customer has the order's `customer_id`.
+    #[error("the customer does not exist")]
+    UnknownCustomer,
+    /// Some lines name products that do not exist: their positions in the list of lines.
+    #[error("lines {0:?} name products that do not exist")]
+    UnknownProducts(Vec<usize>),
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// Why [`Order::change_status`] or [`Order::bulk_change_status`] changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusChangeError {
+    /// The status machine ([`OrderStatus::can_move_to`]) forbids this move.
+    #[error("orders cannot move from {from} to {to}")]
+    Forbidden { from: OrderStatus, to: OrderStatus },
+    /// Another request changed the order's status between this one's read and its write.
+    #[error("the order changed status while the request ran")]
+    Raced,
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
 /// Filters of `GET /orders`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OrderFilter {
@@ -192,7 +278,7 @@ impl Order {
             query = query.filter(orders::customer_id.eq(customer_id));
         }
         if let Some(status) = filter.status {
-            query = query.filter(orders::status.eq(status.as_str()));
+            query = query.filter(orders::status.eq(status));
         }
         query.load(conn)
     }
@@ -204,6 +290,20 @@ impl Order {
             .select(Order::as_select())
             .order(orders::order_id)
             .load(conn)
+    }
+
+    /// `GET /customers/{id}/orders`: the customer's orders with their items, in three
+    /// statements however many orders there are (customer, orders, items); `None` when there
+    /// is no such customer.
+    pub fn of_customer_with_items(
+        conn: &mut DbConnection,
+        customer_id: i64,
+    ) -> QueryResult<Option<Vec<OrderWithItems>>> {
+        let Some(customer) = Customer::find(conn, customer_id)? else {
+            return Ok(None);
+        };
+        let orders = Order::of_customer(conn, &customer)?;
+        Order::with_items(conn, orders).map(Some)
     }
 
     /// Attaches the items to a list of orders with one extra statement, however many orders
@@ -255,18 +355,17 @@ impl Order {
     ///
     /// Everything happens in one write transaction, in four statements however many lines:
     /// check the customer, load the products (one statement for all of them) to copy their
-    /// current prices, insert the order, insert all its items in one multi-row `INSERT`. Any failure rolls the whole thing back, so a failed order leaves no
-    /// `orders` row and no `order_items` row behind.
-    ///
-    /// The lines have already passed the input rules (quantities, no product twice).
+    /// current prices, insert the order, insert all its items in one multi-row `INSERT`. Any
+    /// failure rolls the whole thing back, so a failed order leaves no `orders` row and no
+    /// `order_items` row behind.
     pub fn place(
         conn: &mut DbConnection,
         customer_id: i64,
         lines: &[NewOrderLine],
-    ) -> Result<OrderWithItems, ApiError> {
+    ) -> Result<OrderWithItems, PlaceOrderError> {
         db::write_transaction(conn, |conn| {
             if !Customer::exists(conn, customer_id)? {
-                return Err(ApiError::unprocessable("customer_id", "does not exist"));
+                return Err(PlaceOrderError::UnknownCustomer);
             }
             let ids: Vec<i64> = lines.iter().map(|l| l.product_id).collect();
             let prices: HashMap<i64, i64> = products::table
@@ -275,36 +374,35 @@ impl Order {
                 .load::<(i64, i64)>(conn)?
                 .into_iter()
                 .collect();
-            let missing: Vec<_> = lines
-                .iter()
-                .enumerate()
-                .filter(|(_, line)| !prices.contains_key(&line.product_id))
-                .map(|(i, _)| {
-                    crate::error::FieldError::new(
-                        format!("items[{i}].product_id"),
-                        "does not exist",
-                    )
-                })
-                .collect();
-            if !missing.is_empty() {
-                return Err(ApiError::Unprocessable(missing));
+            // Each line with its product's current price, or the line's position if the
+            // product does not exist.
+            let mut priced = Vec::with_capacity(lines.len());
+            let mut unknown = Vec::new();
+            for (position, line) in lines.iter().enumerate() {
+                match prices.get(&line.product_id) {
+                    Some(&price) => priced.push((line, price)),
+                    None => unknown.push(position),
+                }
+            }
+            if !unknown.is_empty() {
+                return Err(PlaceOrderError::UnknownProducts(unknown));
             }
 
             let order: Order = diesel::insert_into(orders::table)
                 .values(NewOrder {
                     customer_id,
-                    status: OrderStatus::Pending.as_str(),
+                    status: OrderStatus::Pending,
                     placed_at: now(),
                 })
                 .returning(orders::all_columns)
                 .get_result(conn)?;
-            let rows: Vec<NewOrderItem> = lines
-                .iter()
-                .map(|line| NewOrderItem {
+            let rows: Vec<NewOrderItem> = priced
+                .into_iter()
+                .map(|(line, unit_price_cents)| NewOrderItem {
                     order_id: order.order_id,
                     product_id: line.product_id,
                     quantity: line.quantity,
-                    unit_price_cents: prices[&line.product_id],
+                    unit_price_cents,
                 })
                 .collect();
             // One multi-row INSERT ... RETURNING for all the lines. A batch insert does not go
@@ -324,38 +422,29 @@ impl Order {
     /// is no such order.
     ///
     /// The `UPDATE` repeats the status it checked (`WHERE status = $from`), so a concurrent
-    /// request that moved the order first makes this one change nothing and answer 409, instead
-    /// of both "winning".
+    /// request that moved the order first makes this one change nothing and fail with
+    /// [`StatusChangeError::Raced`], instead of both "winning".
     pub fn change_status(
         conn: &mut DbConnection,
         id: i64,
         to: OrderStatus,
-    ) -> Result<Option<OrderWithItems>, ApiError> {
+    ) -> Result<Option<OrderWithItems>, StatusChangeError> {
         db::write_transaction(conn, |conn| {
             let Some(order) = Order::find(conn, id)? else {
                 return Ok(None);
             };
-            let from = OrderStatus::parse(&order.status).ok_or_else(|| {
-                ApiError::internal(format!("order {id} has unknown status {}", order.status))
-            })?;
+            let from = order.status;
             if !from.can_move_to(to) {
-                return Err(ApiError::conflict(format!(
-                    "order {id} is {from} and cannot become {to}"
-                )));
+                return Err(StatusChangeError::Forbidden { from, to });
             }
-            let updated: Option<Order> = diesel::update(
-                orders::table
-                    .find(id)
-                    .filter(orders::status.eq(from.as_str())),
-            )
-            .set(orders::status.eq(to.as_str()))
-            .returning(orders::all_columns)
-            .get_result(conn)
-            .optional()?;
+            let updated: Option<Order> =
+                diesel::update(orders::table.find(id).filter(orders::status.eq(from)))
+                    .set(orders::status.eq(to))
+                    .returning(orders::all_columns)
+                    .get_result(conn)
+                    .optional()?;
             let Some(updated) = updated else {
-                return Err(ApiError::conflict(format!(
-                    "order {id} changed status while this request ran; read it again"
-                )));
+                return Err(StatusChangeError::Raced);
             };
             Ok(Order::with_items(conn, vec![updated])?.pop())
         })
@@ -367,22 +456,27 @@ impl Order {
     ///
     /// The ORM way would load each order, change it, and save it: a million objects and a
     /// million `UPDATE`s. The database can do the whole move itself, in one pass over an index
-    /// (`orders_status_placed_at_idx`). The caller has checked that `from -> to` is allowed.
+    /// (`orders_status_placed_at_idx`). A move the status machine forbids is refused before
+    /// any statement is sent.
     pub fn bulk_change_status(
         conn: &mut DbConnection,
         from: OrderStatus,
         to: OrderStatus,
         before: Option<NaiveDateTime>,
-    ) -> QueryResult<usize> {
-        let matching = orders::table.filter(orders::status.eq(from.as_str()));
-        match before {
-            Some(before) => diesel::update(matching.filter(orders::placed_at.lt(before)))
-                .set(orders::status.eq(to.as_str()))
-                .execute(conn),
-            None => diesel::update(matching)
-                .set(orders::status.eq(to.as_str()))
-                .execute(conn),
+    ) -> Result<usize, StatusChangeError> {
+        if !from.can_move_to(to) {
+            return Err(StatusChangeError::Forbidden { from, to });
         }
+        let matching = orders::table.filter(orders::status.eq(from));
+        let updated = match before {
+            Some(before) => diesel::update(matching.filter(orders::placed_at.lt(before)))
+                .set(orders::status.eq(to))
+                .execute(conn)?,
+            None => diesel::update(matching)
+                .set(orders::status.eq(to))
+                .execute(conn)?,
+        };
+        Ok(updated)
     }
 
     /// Deletes an order; its items go with it (`ON DELETE CASCADE`). `false` when there was none.
@@ -419,8 +513,15 @@ mod tests {
     #[test]
     fn statuses_round_trip_through_text() {
         for status in OrderStatus::ALL {
-            assert_eq!(OrderStatus::parse(status.as_str()), Some(status));
+            assert_eq!(status.as_str().parse(), Ok(status));
+            assert_eq!(
+                serde_json::to_string(&status).unwrap(),
+                format!("\"{status}\"")
+            );
         }
-        assert_eq!(OrderStatus::parse("Pending"), None);
+        assert_eq!(
+            "Pending".parse::<OrderStatus>(),
+            Err(UnknownStatus("Pending".to_string()))
+        );
     }
 }

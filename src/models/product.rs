@@ -4,12 +4,12 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::DbConnection;
-use crate::error::ApiError;
-use crate::models::Page;
+use crate::models::{is_foreign_key_violation, Page};
 use crate::schema::products;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize)]
 #[diesel(table_name = products, primary_key(product_id))]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct Product {
     pub product_id: i64,
     pub sku: String,
@@ -46,6 +46,29 @@ impl ProductChanges {
     }
 }
 
+/// Why a product could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ProductError {
+    /// `category_id` names no category.
+    #[error("the category does not exist")]
+    UnknownCategory,
+    /// Anything else, a taken `sku` included (a unique violation).
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+impl ProductError {
+    /// For the `INSERT` and `UPDATE`: `category_id` is the only foreign key a product write can
+    /// break, so a violation means the category does not exist.
+    fn from_write(err: diesel::result::Error) -> ProductError {
+        if is_foreign_key_violation(&err) {
+            ProductError::UnknownCategory
+        } else {
+            ProductError::Database(err)
+        }
+    }
+}
+
 impl Product {
     pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Product>> {
         products::table
@@ -62,9 +85,9 @@ impl Product {
     ) -> QueryResult<Vec<Product>> {
         let mut query = products::table
             .select(Product::as_select())
-            .filter(products::product_id.gt(page.after))
+            .filter(products::product_id.gt(page.after()))
             .order(products::product_id)
-            .limit(page.limit)
+            .limit(page.limit())
             .into_boxed();
         if let Some(category_id) = category_id {
             query = query.filter(products::category_id.eq(category_id));
@@ -77,7 +100,7 @@ impl Product {
         conn: &mut DbConnection,
         id: i64,
         changes: &ProductChanges,
-    ) -> Result<Option<Product>, ApiError> {
+    ) -> Result<Option<Product>, ProductError> {
         if changes.is_empty() {
             return Ok(Product::find(conn, id)?);
         }
@@ -86,11 +109,12 @@ impl Product {
             .returning(products::all_columns)
             .get_result(conn)
             .optional()
-            .map_err(ApiError::unknown_reference("category_id", "does not exist"))
+            .map_err(ProductError::from_write)
     }
 
     /// Deletes a product; `false` when there was none. Order items that reference it hold it in
-    /// place through their foreign key (409): an order's history is never rewritten.
+    /// place through their foreign key (the caller sees a violation): an order's history is
+    /// never rewritten.
     pub fn delete(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
         let deleted = diesel::delete(products::table.find(id)).execute(conn)?;
         Ok(deleted == 1)
@@ -98,11 +122,12 @@ impl Product {
 }
 
 impl NewProduct<'_> {
-    pub fn insert(&self, conn: &mut DbConnection) -> Result<Product, ApiError> {
+    /// `INSERT ... RETURNING` (`all_columns`: see the `models` module).
+    pub fn insert(&self, conn: &mut DbConnection) -> Result<Product, ProductError> {
         diesel::insert_into(products::table)
             .values(self)
             .returning(products::all_columns)
             .get_result(conn)
-            .map_err(ApiError::unknown_reference("category_id", "does not exist"))
+            .map_err(ProductError::from_write)
     }
 }

@@ -12,6 +12,9 @@
 //!
 //! (`dashboard_aggregate.sql` lives here too: it is the dashboard's raw-SQL strategy.)
 
+use std::fmt;
+use std::str::FromStr;
+
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use serde::Serialize;
@@ -27,6 +30,7 @@ fn sql(conn: &DbConnection, postgres: &'static str, sqlite: &'static str) -> &'s
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, QueryableByName)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct LastNameOrders {
     #[diesel(sql_type = Text)]
     pub last_name: String,
@@ -49,6 +53,7 @@ pub fn orders_by_last_name(
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, QueryableByName)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct RankedCustomer {
     #[diesel(sql_type = BigInt)]
     pub rank: i64,
@@ -77,6 +82,7 @@ pub fn top_customers(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<Ran
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, QueryableByName)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct MonthRevenue {
     #[diesel(sql_type = Text)]
     pub month: String,
@@ -88,6 +94,57 @@ pub struct MonthRevenue {
     pub running_revenue_cents: i64,
 }
 
+/// A calendar month, `YYYY-MM` with a year from 0001 to 9999: the unit of the monthly report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Month {
+    year: u16,
+    month: u8,
+}
+
+impl Month {
+    /// Months since the start of year 0, so that two months can be subtracted.
+    pub fn ordinal(self) -> i64 {
+        i64::from(self.year) * 12 + i64::from(self.month) - 1
+    }
+}
+
+/// Text that is not a month as `YYYY-MM`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a month as YYYY-MM, like 2025-01")]
+pub struct MalformedMonth(pub String);
+
+impl FromStr for Month {
+    type Err = MalformedMonth;
+
+    /// Exactly four ASCII digits, a dash, two ASCII digits: no signs, no other digits (Rust's
+    /// integer parser would take `+025` and full-width digits would not be ASCII).
+    fn from_str(text: &str) -> Result<Month, MalformedMonth> {
+        let malformed = || MalformedMonth(text.to_string());
+        let bytes = text.as_bytes();
+        if bytes.len() != 7 || bytes[4] != b'-' {
+            return Err(malformed());
+        }
+        let number = |digits: &[u8]| {
+            digits.iter().try_fold(0u16, |n, &d| {
+                d.is_ascii_digit().then(|| n * 10 + u16::from(d - b'0'))
+            })
+        };
+        match (number(&bytes[..4]), number(&bytes[5..])) {
+            (Some(year @ 1..), Some(month @ 1..=12)) => Ok(Month {
+                year,
+                month: month as u8,
+            }),
+            _ => Err(malformed()),
+        }
+    }
+}
+
+impl fmt::Display for Month {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
 /// `GET /reports/monthly-revenue`: every month of a range, empty months as zeros, with a
 /// running total; `None` bounds default to the first and last month with a non-cancelled order.
 ///
@@ -96,8 +153,8 @@ pub struct MonthRevenue {
 /// in the DSL, and month arithmetic is where the two dialects differ most.
 pub fn monthly_revenue(
     conn: &mut DbConnection,
-    from: Option<&str>,
-    to: Option<&str>,
+    from: Option<Month>,
+    to: Option<Month>,
 ) -> QueryResult<Vec<MonthRevenue>> {
     let text = sql(
         conn,
@@ -105,12 +162,13 @@ pub fn monthly_revenue(
         include_str!("sqlite/monthly_revenue.sql"),
     );
     diesel::sql_query(text)
-        .bind::<Nullable<Text>, _>(from)
-        .bind::<Nullable<Text>, _>(to)
+        .bind::<Nullable<Text>, _>(from.map(|month| month.to_string()))
+        .bind::<Nullable<Text>, _>(to.map(|month| month.to_string()))
         .load(conn)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, QueryableByName)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct CategoryRevenue {
     #[diesel(sql_type = BigInt)]
     pub category_id: i64,
@@ -135,4 +193,35 @@ pub struct CategoryRevenue {
 /// which is the N+1 again, sideways.
 pub fn category_revenue(conn: &mut DbConnection) -> QueryResult<Vec<CategoryRevenue>> {
     diesel::sql_query(include_str!("category_revenue.sql")).load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_must_be_yyyy_mm() {
+        assert_eq!("2025-01".parse::<Month>().unwrap().to_string(), "2025-01");
+        assert_eq!("0001-12".parse::<Month>().unwrap().to_string(), "0001-12");
+        for bad in [
+            "2025-1",
+            "2025-13",
+            "2025-00",
+            "25-01",
+            "2025/01",
+            "２０２５-01",
+            "2025-01-01",
+            "+025-01",
+            "0000-01",
+            "'; DROP",
+        ] {
+            assert!(bad.parse::<Month>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn months_subtract_across_years() {
+        let month = |text: &str| text.parse::<Month>().unwrap();
+        assert_eq!(month("2026-02").ordinal() - month("2025-11").ordinal(), 3);
+    }
 }

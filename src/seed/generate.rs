@@ -116,7 +116,7 @@ pub struct CustomerRow {
 pub struct OrderRow {
     pub order_id: i64,
     pub customer_id: i64,
-    pub status: &'static str,
+    pub status: OrderStatus,
     pub placed_at: NaiveDateTime,
 }
 
@@ -476,7 +476,7 @@ fn generate_customers_and_orders(
         data.orders.push(OrderRow {
             order_id,
             customer_id: draft.customer_id,
-            status: draft.status.as_str(),
+            status: draft.status,
             placed_at: draft.placed_at,
         });
         for (product, quantity) in draft.lines {
@@ -638,7 +638,7 @@ mod tests {
         let cancelled = data
             .orders
             .iter()
-            .filter(|o| o.status == "cancelled")
+            .filter(|o| o.status == OrderStatus::Cancelled)
             .count();
         assert!(
             cancelled > data.orders.len() / 20,

@@ -96,20 +96,6 @@ pub fn pg_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
 }
 
-/// Replaces the database name (the last path segment) of a PostgreSQL URL.
-pub fn pg_url_for(admin_url: &str, name: &str) -> String {
-    let (base, query) = match admin_url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (admin_url, String::new()),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let base = match base[scheme_end..].find('/') {
-        Some(slash) => &base[..scheme_end + slash],
-        None => base,
-    };
-    format!("{base}/{name}{query}")
-}
-
 /// An admin connection to PostgreSQL, or `None` (after one line on stderr) when it is not
 /// reachable and not required.
 pub fn pg_admin() -> Option<PgConnection> {
@@ -160,7 +146,7 @@ impl TestDatabase {
                     .expect("create the test database");
                 let admin_url = pg_admin_url();
                 Some(TestDatabase {
-                    url: pg_url_for(&admin_url, &name),
+                    url: db::with_database_name(&admin_url, &name),
                     cleanup: Cleanup::Database { admin_url, name },
                 })
             }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use mercado::db::Backend;
-use mercado::models::{Category, Customer, Order, OrderItem, Product};
+use mercado::models::{Category, Customer, Order, OrderItem, OrderStatus, Product};
 use mercado::schema::{categories, customers, order_items, orders, products};
 use serde_json::{json, Value};
 
@@ -47,7 +47,9 @@ fn rows(app: &TestApp) -> Rows {
 
 impl Rows {
     fn live_orders(&self) -> impl Iterator<Item = &Order> {
-        self.orders.iter().filter(|o| o.status != "cancelled")
+        self.orders
+            .iter()
+            .filter(|o| o.status != OrderStatus::Cancelled)
     }
 
     fn order_total(&self, order_id: i64) -> i64 {
@@ -88,7 +90,7 @@ impl Rows {
                     .filter(|o| o.customer_id == c.customer_id);
                 let count = mine.clone().count() as i64;
                 let spend = mine
-                    .filter(|o| o.status != "cancelled")
+                    .filter(|o| o.status != OrderStatus::Cancelled)
                     .map(|o| self.order_total(o.order_id))
                     .sum();
                 (c, count, spend)

@@ -5,7 +5,7 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection;
 use mercado::db::Backend;
 
-use crate::helpers::{pg_admin, pg_admin_url, pg_url_for, test_config, TestApp};
+use crate::helpers::{pg_admin, pg_admin_url, test_config, TestApp};
 
 both_backends! {
     fn health_names_the_backend(app) {
@@ -51,7 +51,7 @@ fn outage(backend: Backend) -> Option<Outage> {
                 .unwrap();
             let (create, drop) = (name.clone(), name.clone());
             Some(Outage {
-                url: pg_url_for(&pg_admin_url(), &name),
+                url: mercado::db::with_database_name(&pg_admin_url(), &name),
                 restore: Box::new(move || {
                     let mut admin = pg_admin().unwrap();
                     admin
