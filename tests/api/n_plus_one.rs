@@ -236,3 +236,33 @@ fn mercado_demo_runs_on_both_backends() {
         assert_eq!(customers, 1_000, "{backend:?}: the demo shop was loaded");
     }
 }
+
+/// A query that fails while `mercado demo` measures is reported as what it is, a database
+/// error naming the cause, not as a failed seed.
+#[test]
+fn mercado_demo_reports_a_failing_query_as_a_database_error() {
+    use diesel::connection::SimpleConnection;
+    for backend in [
+        mercado::db::Backend::Sqlite,
+        mercado::db::Backend::Postgresql,
+    ] {
+        let Some(database) = crate::helpers::TestDatabase::create(backend) else {
+            continue;
+        };
+        let mut conn = database.connect();
+        mercado::seed::seed_demo_if_empty(&mut conn).unwrap();
+        // The shop has customers, so the demo goes straight to measuring, and the first
+        // strategy's per-order query finds no table.
+        conn.batch_execute("DROP TABLE order_items").unwrap();
+        drop(conn);
+
+        let err = mercado::commands::demo(&crate::helpers::test_config(&database.url))
+            .expect_err("the demo cannot read the items");
+
+        let message = err.to_string();
+        assert!(
+            message.starts_with("database error:") && message.contains("order_items"),
+            "{backend:?}: {message}"
+        );
+    }
+}
