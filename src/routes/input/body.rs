@@ -1,0 +1,475 @@
+//! JSON bodies. Each is read into a `Raw*` struct (plain strings and numbers; an unknown field
+//! is a 400 through `deny_unknown_fields`: a client that misspells a field should hear about
+//! it), then checked rule by rule; every broken rule is listed in one 422.
+
+use std::collections::HashSet;
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Deserializer};
+
+use super::{Email, Name, Parse, ProductName, Rules, Sku, Text};
+use crate::error::ApiError;
+use crate::models::{CategoryChanges, CustomerChanges, NewOrderLine, OrderStatus, ProductChanges};
+
+/// A reference to another row in a body: ids are positive.
+fn id(value: i64) -> Result<i64, &'static str> {
+    if value >= 1 {
+        Ok(value)
+    } else {
+        Err("must be a positive id")
+    }
+}
+
+/// A whole number within `min..=max`.
+fn in_range(value: i64, min: i64, max: i64) -> Result<i64, String> {
+    if (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("must be between {min} and {max}"))
+    }
+}
+
+/// For PATCH bodies: a field that is absent stays `None` (serde's `default`), a field that is
+/// present becomes `Some(value)`. With `T = Option<i64>`, `"parent_id": null` is thus
+/// `Some(None)` ("set to NULL"), distinct from leaving `parent_id` out. With `T = String`,
+/// `"name": null` is refused as a wrong type (400), not silently ignored.
+fn present<'de, T, D>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCustomer {
+    first_name: String,
+    last_name: String,
+    email: String,
+}
+
+/// The body of `POST /customers`, and one element of `POST /customers/bulk`.
+#[derive(Debug, Clone)]
+pub struct CustomerForm {
+    pub first_name: Name,
+    pub last_name: Name,
+    pub email: Email,
+}
+
+impl CustomerForm {
+    /// Checks one customer, naming its fields `{prefix}first_name` and so on.
+    fn check(raw: &RawCustomer, prefix: &str, rules: &mut Rules) -> Option<CustomerForm> {
+        let first_name = rules.check(format!("{prefix}first_name"), Name::parse(&raw.first_name));
+        let last_name = rules.check(format!("{prefix}last_name"), Name::parse(&raw.last_name));
+        let email = rules.check(format!("{prefix}email"), Email::parse(&raw.email));
+        Some(CustomerForm {
+            first_name: first_name?,
+            last_name: last_name?,
+            email: email?,
+        })
+    }
+}
+
+impl Parse for CustomerForm {
+    type Raw = RawCustomer;
+    fn parse(raw: RawCustomer) -> Result<CustomerForm, ApiError> {
+        let mut rules = Rules::default();
+        let form = CustomerForm::check(&raw, "", &mut rules);
+        rules.finish(|| form)
+    }
+}
+
+/// The most customers one `POST /customers/bulk` may carry.
+pub const MAX_BULK: usize = 10_000;
+
+/// The body of `POST /customers/bulk`: 1..=[`MAX_BULK`] valid customers, each broken rule
+/// named by position (`[17].email`).
+#[derive(Debug, Clone)]
+pub struct CustomerBatch(pub Vec<CustomerForm>);
+
+impl Parse for CustomerBatch {
+    type Raw = Vec<RawCustomer>;
+    fn parse(raw: Vec<RawCustomer>) -> Result<CustomerBatch, ApiError> {
+        if raw.is_empty() || raw.len() > MAX_BULK {
+            return Err(ApiError::unprocessable(
+                "body",
+                format!("must hold between 1 and {MAX_BULK} customers"),
+            ));
+        }
+        let mut rules = Rules::default();
+        let forms: Vec<Option<CustomerForm>> = raw
+            .iter()
+            .enumerate()
+            .map(|(i, customer)| CustomerForm::check(customer, &format!("[{i}]."), &mut rules))
+            .collect();
+        rules.finish(|| {
+            forms
+                .into_iter()
+                .collect::<Option<Vec<_>>>()
+                .map(CustomerBatch)
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCustomerPatch {
+    #[serde(default, deserialize_with = "present")]
+    first_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    last_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    email: Option<String>,
+}
+
+/// `PATCH /customers/{id}`: any subset of the fields, each under the rules of `POST`.
+impl Parse for CustomerChanges {
+    type Raw = RawCustomerPatch;
+    fn parse(raw: RawCustomerPatch) -> Result<CustomerChanges, ApiError> {
+        let mut rules = Rules::default();
+        let first_name = raw
+            .first_name
+            .and_then(|v| rules.check("first_name", Name::parse(&v)));
+        let last_name = raw
+            .last_name
+            .and_then(|v| rules.check("last_name", Name::parse(&v)));
+        let email = raw
+            .email
+            .and_then(|v| rules.check("email", Email::parse(&v)));
+        rules.finish(|| {
+            Some(CustomerChanges {
+                first_name: first_name.map(Text::into_string),
+                last_name: last_name.map(Text::into_string),
+                email: email.map(Email::into_string),
+            })
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCategory {
+    name: String,
+    #[serde(default)]
+    parent_id: Option<i64>,
+}
+
+/// The body of `POST /categories`.
+#[derive(Debug, Clone)]
+pub struct CategoryForm {
+    pub name: Name,
+    pub parent_id: Option<i64>,
+}
+
+impl Parse for CategoryForm {
+    type Raw = RawCategory;
+    fn parse(raw: RawCategory) -> Result<CategoryForm, ApiError> {
+        let mut rules = Rules::default();
+        let name = rules.check("name", Name::parse(&raw.name));
+        // Outer `None`: the given parent broke a rule. `Some(None)`: no parent, a root.
+        let parent_id = match raw.parent_id {
+            Some(parent_id) => rules.check("parent_id", id(parent_id)).map(Some),
+            None => Some(None),
+        };
+        rules.finish(|| {
+            Some(CategoryForm {
+                name: name?,
+                parent_id: parent_id?,
+            })
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCategoryPatch {
+    #[serde(default, deserialize_with = "present")]
+    name: Option<String>,
+    /// Absent: unchanged. `null`: becomes a root. A number: moves under that category.
+    #[serde(default, deserialize_with = "present")]
+    parent_id: Option<Option<i64>>,
+}
+
+/// `PATCH /categories/{id}`.
+impl Parse for CategoryChanges {
+    type Raw = RawCategoryPatch;
+    fn parse(raw: RawCategoryPatch) -> Result<CategoryChanges, ApiError> {
+        let mut rules = Rules::default();
+        let name = raw.name.and_then(|v| rules.check("name", Name::parse(&v)));
+        if let Some(Some(parent_id)) = raw.parent_id {
+            rules.check("parent_id", id(parent_id));
+        }
+        rules.finish(|| {
+            Some(CategoryChanges {
+                name: name.map(Text::into_string),
+                parent_id: raw.parent_id,
+            })
+        })
+    }
+}
+
+/// The contract's price range: 0 to one million in currency units.
+pub const MAX_PRICE_CENTS: i64 = 100_000_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProduct {
+    sku: String,
+    name: String,
+    category_id: i64,
+    unit_price_cents: i64,
+}
+
+/// The body of `POST /products`.
+#[derive(Debug, Clone)]
+pub struct ProductForm {
+    pub sku: Sku,
+    pub name: ProductName,
+    pub category_id: i64,
+    pub unit_price_cents: i64,
+}
+
+impl Parse for ProductForm {
+    type Raw = RawProduct;
+    fn parse(raw: RawProduct) -> Result<ProductForm, ApiError> {
+        let mut rules = Rules::default();
+        let sku = rules.check("sku", Sku::parse(&raw.sku));
+        let name = rules.check("name", ProductName::parse(&raw.name));
+        let category_id = rules.check("category_id", id(raw.category_id));
+        let unit_price_cents = rules.check(
+            "unit_price_cents",
+            in_range(raw.unit_price_cents, 0, MAX_PRICE_CENTS),
+        );
+        rules.finish(|| {
+            Some(ProductForm {
+                sku: sku?,
+                name: name?,
+                category_id: category_id?,
+                unit_price_cents: unit_price_cents?,
+            })
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProductPatch {
+    #[serde(default, deserialize_with = "present")]
+    sku: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    category_id: Option<i64>,
+    #[serde(default, deserialize_with = "present")]
+    unit_price_cents: Option<i64>,
+}
+
+/// `PATCH /products/{id}`.
+impl Parse for ProductChanges {
+    type Raw = RawProductPatch;
+    fn parse(raw: RawProductPatch) -> Result<ProductChanges, ApiError> {
+        let mut rules = Rules::default();
+        let sku = raw.sku.and_then(|v| rules.check("sku", Sku::parse(&v)));
+        let name = raw
+            .name
+            .and_then(|v| rules.check("name", ProductName::parse(&v)));
+        let category_id = raw
+            .category_id
+            .and_then(|v| rules.check("category_id", id(v)));
+        let unit_price_cents = raw
+            .unit_price_cents
+            .and_then(|v| rules.check("unit_price_cents", in_range(v, 0, MAX_PRICE_CENTS)));
+        rules.finish(|| {
+            Some(ProductChanges {
+                sku: sku.map(Text::into_string),
+                name: name.map(Text::into_string),
+                category_id,
+                unit_price_cents,
+            })
+        })
+    }
+}
+
+/// Most lines one order may have. Not in the contract: it keeps a single order's statements
+/// well inside every backend's bind-parameter limit; real carts are far smaller.
+pub const MAX_ORDER_LINES: usize = 1000;
+/// The contract's range for one line's quantity is 1 to this (the schema's CHECK says the same).
+pub const MAX_QUANTITY: i32 = 1000;
+
+/// One line's quantity, which fits the column's `i32` once it is in range.
+fn quantity(value: i64) -> Result<i32, String> {
+    match i32::try_from(value) {
+        Ok(quantity) if (1..=MAX_QUANTITY).contains(&quantity) => Ok(quantity),
+        _ => Err(format!("must be between 1 and {MAX_QUANTITY}")),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOrder {
+    customer_id: i64,
+    items: Vec<RawOrderLine>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOrderLine {
+    product_id: i64,
+    quantity: i64,
+}
+
+/// The body of `POST /orders`: 1..=[`MAX_ORDER_LINES`] lines, each product at most once, each
+/// quantity in 1..=[`MAX_QUANTITY`].
+#[derive(Debug, Clone)]
+pub struct OrderForm {
+    pub customer_id: i64,
+    pub lines: Vec<NewOrderLine>,
+}
+
+impl Parse for OrderForm {
+    type Raw = RawOrder;
+    fn parse(raw: RawOrder) -> Result<OrderForm, ApiError> {
+        let mut rules = Rules::default();
+        let customer_id = rules.check("customer_id", id(raw.customer_id));
+        if raw.items.is_empty() {
+            rules.fail("items", "must list at least one product");
+        } else if raw.items.len() > MAX_ORDER_LINES {
+            rules.fail(
+                "items",
+                format!("must list at most {MAX_ORDER_LINES} products"),
+            );
+        }
+        let mut seen = HashSet::new();
+        let lines: Vec<Option<NewOrderLine>> = raw
+            .items
+            .iter()
+            .enumerate()
+            .map(|(i, line)| {
+                let product_id = rules.check(format!("items[{i}].product_id"), id(line.product_id));
+                if !seen.insert(line.product_id) {
+                    rules.fail(
+                        format!("items[{i}].product_id"),
+                        "is listed twice: give one line per product with its quantity",
+                    );
+                }
+                let quantity = rules.check(format!("items[{i}].quantity"), quantity(line.quantity));
+                Some(NewOrderLine {
+                    product_id: product_id?,
+                    quantity: quantity?,
+                })
+            })
+            .collect();
+        rules.finish(|| {
+            Some(OrderForm {
+                customer_id: customer_id?,
+                lines: lines.into_iter().collect::<Option<_>>()?,
+            })
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStatusChange {
+    status: String,
+}
+
+/// The body of `PATCH /orders/{id}`: the status to move to. An unknown status reads fine as a
+/// string, so it is a 422, not a 400.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusChange {
+    pub to: OrderStatus,
+}
+
+const STATUS_RULE: &str = "must be one of pending, paid, shipped, delivered, cancelled";
+
+impl Parse for StatusChange {
+    type Raw = RawStatusChange;
+    fn parse(raw: RawStatusChange) -> Result<StatusChange, ApiError> {
+        let to = raw
+            .status
+            .parse()
+            .map_err(|_| ApiError::unprocessable("status", STATUS_RULE))?;
+        Ok(StatusChange { to })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBulkStatus {
+    from_status: String,
+    to_status: String,
+    /// RFC 3339, e.g. `2025-06-01T00:00:00Z`; any offset is converted to UTC.
+    #[serde(default)]
+    placed_before: Option<String>,
+}
+
+/// The body of `POST /orders/bulk-status`.
+#[derive(Debug, Clone, Copy)]
+pub struct BulkStatusChange {
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+    pub placed_before: Option<NaiveDateTime>,
+}
+
+impl Parse for BulkStatusChange {
+    type Raw = RawBulkStatus;
+    fn parse(raw: RawBulkStatus) -> Result<BulkStatusChange, ApiError> {
+        let mut rules = Rules::default();
+        let mut status = |field: &str, text: &str| {
+            rules.check(field, text.parse::<OrderStatus>().map_err(|_| STATUS_RULE))
+        };
+        let from = status("from_status", &raw.from_status);
+        let to = status("to_status", &raw.to_status);
+        // Outer `None`: the given time broke the rule. `Some(None)`: no time given.
+        let placed_before = match raw.placed_before {
+            Some(text) => rules
+                .check(
+                    "placed_before",
+                    chrono::DateTime::parse_from_rfc3339(&text)
+                        .map(|at| at.naive_utc())
+                        .map_err(|_| "must be an RFC 3339 timestamp"),
+                )
+                .map(Some),
+            None => Some(None),
+        };
+        rules.finish(|| {
+            Some(BulkStatusChange {
+                from: from?,
+                to: to?,
+                placed_before: placed_before?,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_reports_every_broken_rule_at_once() {
+        let raw = RawOrder {
+            customer_id: 0,
+            items: vec![
+                RawOrderLine {
+                    product_id: 1,
+                    quantity: 0,
+                },
+                RawOrderLine {
+                    product_id: 1,
+                    quantity: 2,
+                },
+            ],
+        };
+        let Err(ApiError::Unprocessable(errors)) = OrderForm::parse(raw) else {
+            panic!("a 422");
+        };
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["customer_id", "items[0].quantity", "items[1].product_id"]
+        );
+    }
+}
