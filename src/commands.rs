@@ -40,11 +40,15 @@ pub enum StartError {
 /// Opens one connection for start-up work, reporting the driver's own reason on failure.
 fn connect(config: &Config) -> Result<(DbTarget, db::DbConnection), StartError> {
     let target = DbTarget::parse(&config.database_url).map_err(StartError::DatabaseUrl)?;
-    let conn = db::establish(&target).map_err(|err| StartError::Connect {
+    let conn = establish(&target)?;
+    Ok((target, conn))
+}
+
+fn establish(target: &DbTarget) -> Result<db::DbConnection, StartError> {
+    db::establish(target).map_err(|err| StartError::Connect {
         backend: target.backend.name(),
         reason: one_line(&err.to_string()),
-    })?;
-    Ok((target, conn))
+    })
 }
 
 /// libpq's messages span lines ("...failed: Connection refused\n\tIs the server running...").
@@ -78,13 +82,27 @@ pub fn seed(
 ) -> Result<(), StartError> {
     let (target, mut conn) = connect(config)?;
     db::migrate(&mut conn)?;
+    // `--reset` empties whatever DATABASE_URL points at (by default the Quick start's
+    // `mercado.db`): say which database that is before doing it.
+    if reset {
+        println!(
+            "emptying every table of the {} database {}",
+            target.backend.name(),
+            target.redacted()
+        );
+    }
     let options = SeedOptions {
         shape,
         reset,
         method: method.unwrap_or_else(|| LoadMethod::fastest_for(target.backend)),
     };
     let report = seed::seed(&mut conn, options, &seed::terminal_progress())?;
-    println!("{}", report.summary());
+    println!(
+        "seeded the {} database {} with {}",
+        target.backend.name(),
+        target.redacted(),
+        report.summary()
+    );
     Ok(())
 }
 
@@ -112,7 +130,10 @@ pub fn demo(config: &Config) -> Result<(), StartError> {
             method: LoadMethod::fastest_for(target.backend),
         };
         let report = seed::seed(&mut conn, options, &seed::terminal_progress())?;
-        println!("the database was empty: {}\n", report.summary());
+        println!(
+            "the database was empty: seeded the demo shop with {}\n",
+            report.summary()
+        );
     }
 
     println!(
@@ -159,9 +180,18 @@ pub fn demo(config: &Config) -> Result<(), StartError> {
     Ok(())
 }
 
-/// `mercado serve`: migrate, build the pool, listen, serve until Ctrl-C or SIGTERM.
+/// `mercado serve`: listen, migrate, build the pool, serve until Ctrl-C or SIGTERM.
+///
+/// The address is bound first: a start-up that cannot serve (the port is taken) stops before
+/// it has created a database file, run a migration or loaded the demo shop.
 pub fn serve(config: Config) -> Result<(), StartError> {
-    let (target, mut conn) = connect(&config)?;
+    let target = DbTarget::parse(&config.database_url).map_err(StartError::DatabaseUrl)?;
+    let listener = TcpListener::bind(&config.bind).map_err(|source| StartError::Bind {
+        addr: config.bind.clone(),
+        source,
+    })?;
+
+    let mut conn = establish(&target)?;
     let applied = db::migrate(&mut conn)?;
     if !applied.is_empty() {
         tracing::info!(migrations = ?applied, "applied pending migrations");
@@ -170,7 +200,7 @@ pub fn serve(config: Config) -> Result<(), StartError> {
     if config.seed_demo {
         if let Some(report) = seed::seed_demo_if_empty(&mut conn)? {
             tracing::info!(
-                "the database was empty: loaded the demo shop. {}",
+                "the database was empty: loaded the demo shop with {}",
                 report.summary()
             );
         }
@@ -178,17 +208,13 @@ pub fn serve(config: Config) -> Result<(), StartError> {
     drop(conn);
 
     let pool = db::build_pool(&target, &config);
-    let listener = TcpListener::bind(&config.bind).map_err(|source| StartError::Bind {
-        addr: config.bind.clone(),
-        source,
-    })?;
     let addr = listener
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_else(|_| config.bind.clone());
     tracing::info!(
         backend = target.backend.name(),
-        database = %redact(&config.database_url),
+        database = %target.redacted(),
         "serving on http://{addr}"
     );
 
@@ -199,36 +225,9 @@ pub fn serve(config: Config) -> Result<(), StartError> {
     Ok(())
 }
 
-/// A database URL without its password, for the log.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_stay_out_of_the_log() {
-        assert_eq!(
-            redact("postgres://app:secret@db/mercado"),
-            "postgres://app:***@db/mercado"
-        );
-        assert_eq!(
-            redact("postgres://app@db/mercado"),
-            "postgres://app@db/mercado"
-        );
-        assert_eq!(redact("mercado.db"), "mercado.db");
-    }
 
     #[test]
     fn driver_messages_become_one_line() {

@@ -8,7 +8,7 @@
 //! | `MERCADO_POOL_SIZE` | 8 | connections in the r2d2 pool |
 //! | `MERCADO_POOL_TIMEOUT_MS` | 5000 | how long a request waits for a pooled connection before a 503 |
 //! | `MERCADO_SEED_DEMO` | `true` | on `serve`, load a small demo shop when there are no customers |
-//! | `MERCADO_N_PLUS_ONE_THRESHOLD` | 10 | repetitions of one statement in one request that count as an N+1 |
+//! | `MERCADO_N_PLUS_ONE_THRESHOLD` | 10 | repetitions of one statement in one request that count as an N+1 (2 or more) |
 //! | `MERCADO_DEBUG_ENDPOINTS` | `true` on a loopback bind address, else `false` | serve `/_debug/queries` |
 //! | `RUST_LOG` | `info` | log filter; `RUST_LOG=mercado::sql=debug` logs every statement |
 //!
@@ -24,6 +24,8 @@ pub const DEFAULT_POOL_SIZE: u32 = 8;
 pub const DEFAULT_POOL_TIMEOUT_MS: u64 = 5000;
 pub const DEFAULT_SEED_DEMO: bool = true;
 pub const DEFAULT_N_PLUS_ONE_THRESHOLD: usize = 10;
+/// A statement that runs once is not a repeat: the detector needs at least two runs.
+pub const MIN_N_PLUS_ONE_THRESHOLD: usize = 2;
 
 /// Everything the service needs to know about its surroundings.
 #[derive(Debug, Clone)]
@@ -37,13 +39,14 @@ pub struct Config {
     pub debug_endpoints: bool,
 }
 
-/// A variable that is set but cannot be understood. Start-up stops with this message.
+/// A variable that is set but cannot be understood. Start-up stops with this message, which
+/// names the variable, the value given, and what would have been accepted.
 #[derive(Debug, thiserror::Error)]
-#[error("{name}={value:?} is not valid: {reason}")]
+#[error("{name}={value:?} is not valid: {expected}")]
 pub struct ConfigError {
     pub name: &'static str,
     pub value: String,
-    pub reason: &'static str,
+    pub expected: String,
 }
 
 impl Config {
@@ -61,19 +64,19 @@ impl Config {
             database_url: lookup("DATABASE_URL")
                 .filter(|url| !url.trim().is_empty())
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string()),
-            pool_size: parse(&lookup, "MERCADO_POOL_SIZE", DEFAULT_POOL_SIZE, |n| *n >= 1)?,
+            pool_size: parse(&lookup, "MERCADO_POOL_SIZE", DEFAULT_POOL_SIZE, 1)?,
             pool_timeout: Duration::from_millis(parse(
                 &lookup,
                 "MERCADO_POOL_TIMEOUT_MS",
                 DEFAULT_POOL_TIMEOUT_MS,
-                |ms| *ms >= 1,
+                1,
             )?),
             seed_demo: parse_bool(&lookup, "MERCADO_SEED_DEMO", DEFAULT_SEED_DEMO)?,
             n_plus_one_threshold: parse(
                 &lookup,
                 "MERCADO_N_PLUS_ONE_THRESHOLD",
                 DEFAULT_N_PLUS_ONE_THRESHOLD,
-                |n| *n >= 2,
+                MIN_N_PLUS_ONE_THRESHOLD,
             )?,
             debug_endpoints: parse_bool(&lookup, "MERCADO_DEBUG_ENDPOINTS", debug_default)?,
             bind,
@@ -81,21 +84,25 @@ impl Config {
     }
 }
 
-fn parse<T: std::str::FromStr>(
+/// A whole number of at least `min`.
+fn parse<T>(
     lookup: &impl Fn(&str) -> Option<String>,
     name: &'static str,
     default: T,
-    valid: impl Fn(&T) -> bool,
-) -> Result<T, ConfigError> {
+    min: T,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
     let Some(value) = lookup(name) else {
         return Ok(default);
     };
     match value.trim().parse::<T>() {
-        Ok(parsed) if valid(&parsed) => Ok(parsed),
+        Ok(parsed) if parsed >= min => Ok(parsed),
         _ => Err(ConfigError {
             name,
             value,
-            reason: "expected a positive whole number in range",
+            expected: format!("expected a whole number, {min} or more"),
         }),
     }
 }
@@ -114,7 +121,7 @@ fn parse_bool(
         _ => Err(ConfigError {
             name,
             value,
-            reason: "expected true or false",
+            expected: "expected true or false (also yes/no, on/off, 1/0)".to_string(),
         }),
     }
 }
@@ -177,5 +184,25 @@ mod tests {
         assert!(err.to_string().starts_with("MERCADO_POOL_SIZE=\"lots\""));
         assert!(config(&[("MERCADO_POOL_SIZE", "0")]).is_err());
         assert!(config(&[("MERCADO_SEED_DEMO", "maybe")]).is_err());
+    }
+
+    #[test]
+    fn a_bad_value_says_what_would_be_accepted() {
+        let threshold = config(&[("MERCADO_N_PLUS_ONE_THRESHOLD", "1")]).unwrap_err();
+        assert!(
+            threshold
+                .to_string()
+                .contains(&format!("{MIN_N_PLUS_ONE_THRESHOLD} or more")),
+            "{threshold}"
+        );
+        let boolean = config(&[("MERCADO_DEBUG_ENDPOINTS", "maybe")]).unwrap_err();
+        for accepted in ["true", "false", "yes", "no", "on", "off", "1", "0"] {
+            assert!(boolean.to_string().contains(accepted), "{boolean}");
+        }
+        assert!(
+            config(&[("MERCADO_DEBUG_ENDPOINTS", "ON")])
+                .unwrap()
+                .debug_endpoints
+        );
     }
 }

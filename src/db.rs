@@ -107,6 +107,24 @@ impl DbTarget {
     }
 }
 
+impl DbTarget {
+    /// Where the data lives, for messages and logs: the file path, or the PostgreSQL URL
+    /// with its password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        let url = &self.location;
+        match (url.find("://"), url.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                let userinfo = &url[scheme + 3..at];
+                match userinfo.split_once(':') {
+                    Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                    None => url.to_string(),
+                }
+            }
+            _ => url.to_string(),
+        }
+    }
+}
+
 /// What every SQLite connection is told when it opens:
 /// - `foreign_keys = ON`: SQLite does not enforce foreign keys unless asked, per connection;
 /// - `journal_mode = WAL`: readers do not block the writer, nor it them;
@@ -357,6 +375,20 @@ pub fn max_id_list(backend: Backend) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_stay_out_of_messages() {
+        let redacted = |url: &str| DbTarget::parse(url).unwrap().redacted();
+        assert_eq!(
+            redacted("postgres://app:secret@db/mercado"),
+            "postgres://app:***@db/mercado"
+        );
+        assert_eq!(
+            redacted("postgres://app@db/mercado"),
+            "postgres://app@db/mercado"
+        );
+        assert_eq!(redacted("sqlite://mercado.db"), "mercado.db");
+    }
 
     #[test]
     fn a_database_name_is_replaced_and_the_parameters_kept() {

@@ -267,7 +267,8 @@ impl Instrumentation for Recorder {
                 tracing::debug!(
                     target: "mercado::sql",
                     request = self.log.request(),
-                    duration_ms = duration.as_secs_f64() * 1e3,
+                    // Microseconds are all the precision a duration here has to offer.
+                    duration_ms = duration.as_micros() as f64 / 1e3,
                     binds,
                     failed = error.is_some(),
                     "{sql}"

@@ -77,7 +77,8 @@ impl SeedReport {
             .map_or(0, |(_, rows, _)| *rows)
     }
 
-    /// The final line of `mercado seed`: rows per second per table.
+    /// How the rows went in, and rows per second per table, in one line: `multi-row INSERT
+    /// in 0.52 s: categories 35 (...), ...`. Callers say which database it was.
     pub fn summary(&self) -> String {
         let tables: Vec<String> = self
             .tables
@@ -88,8 +89,7 @@ impl SeedReport {
             })
             .collect();
         format!(
-            "seeded {} with {} in {:.2} s: {}",
-            self.backend.name(),
+            "{} in {:.2} s: {}",
             self.method.name(),
             self.total.as_secs_f64(),
             tables.join(", ")

@@ -6,6 +6,7 @@ mod helpers;
 
 mod bulk;
 mod categories;
+mod cli;
 mod concurrency;
 mod customers;
 mod dashboard;

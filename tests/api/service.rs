@@ -163,3 +163,37 @@ fn app_database_name(app: &TestApp) -> String {
     .unwrap();
     row.name
 }
+
+/// A start-up that cannot serve changes nothing: with the port taken, `serve` fails before it
+/// creates the SQLite file, runs a migration or loads the demo shop.
+#[test]
+fn serve_on_a_taken_port_fails_and_leaves_the_database_untouched() {
+    use diesel::prelude::*;
+    for backend in [Backend::Sqlite, Backend::Postgresql] {
+        let Some(database) = crate::helpers::TestDatabase::create_empty(backend) else {
+            continue;
+        };
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut config = test_config(&database.url);
+        config.bind = taken.local_addr().unwrap().to_string();
+
+        let err = mercado::commands::serve(config).expect_err("the port is taken");
+
+        assert!(err.to_string().starts_with("cannot listen on"), "{err}");
+        match backend {
+            Backend::Sqlite => assert!(
+                !std::path::Path::new(&database.url).exists(),
+                "no database file was created"
+            ),
+            Backend::Postgresql => {
+                let mut conn = database.connect();
+                let tables: i64 = diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                    "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+                )
+                .get_result(&mut conn)
+                .unwrap();
+                assert_eq!(tables, 0, "no migration ran");
+            }
+        }
+    }
+}
