@@ -494,14 +494,14 @@ fn generate_customers_and_orders(
 }
 
 /// A customer's share of the shop's orders, relative to the others: zero for the tenth who
-/// never order, otherwise the square of an exponential draw. Most customers get a little, a
-/// few get many times the mean: the long tail of regulars a real shop has.
+/// never order, otherwise an exponential draw. With each order drawn in proportion to it, a
+/// customer's count is geometric rather than Poisson: about a quarter of a shop have no order
+/// at all, most have a few, and the busiest have several times the mean.
 fn appetite(rng: &mut SplitMix64) -> f64 {
     if rng.unit() < NEVER_ORDERED {
         return 0.0;
     }
-    let exponential = -(1.0 - rng.unit()).ln();
-    exponential * exponential
+    -(1.0 - rng.unit()).ln()
 }
 
 /// Draws the customer of each order, in proportion to the appetites: a running sum of the
