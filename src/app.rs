@@ -28,6 +28,7 @@ use crate::routes::{categories, customers, dashboard, debug, orders, products, r
 pub struct Settings {
     pub n_plus_one_threshold: usize,
     pub debug_endpoints: bool,
+    pub api_docs: bool,
 }
 
 impl From<&Config> for Settings {
@@ -35,6 +36,7 @@ impl From<&Config> for Settings {
         Settings {
             n_plus_one_threshold: config.n_plus_one_threshold,
             debug_endpoints: config.debug_endpoints,
+            api_docs: config.api_docs,
         }
     }
 }
@@ -106,6 +108,9 @@ pub fn endpoints(settings: &Settings) -> Vec<Endpoint> {
         ),
         endpoint(M::GET, "/health", service::health),
     ];
+    if settings.api_docs {
+        table.push(endpoint(M::GET, "/openapi.json", service::openapi));
+    }
     if settings.debug_endpoints {
         table.push(endpoint(M::GET, "/_debug/queries", debug::queries));
     }
@@ -137,6 +142,27 @@ pub fn routes(cfg: &mut web::ServiceConfig, settings: &Settings) {
         }
         cfg.service(resource);
     }
+    if settings.api_docs {
+        docs_ui(cfg);
+    }
+}
+
+/// Swagger UI for `/openapi.json` at `/docs/`, its files compiled into the binary (nothing is
+/// fetched from the internet, at build time or in the browser). It is a page for people, not
+/// an operation of the API it describes, so it is not in the route table or the spec.
+fn docs_ui(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+            .config(utoipa_swagger_ui::Config::new(["/openapi.json"])),
+    );
+    cfg.route(
+        "/docs",
+        web::get().to(|| async {
+            HttpResponse::PermanentRedirect()
+                .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+                .finish()
+        }),
+    );
 }
 
 /// Builds the server on an already bound listener (tests bind port 0) and a shared pool.

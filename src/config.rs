@@ -10,6 +10,7 @@
 //! | `MERCADO_SEED_DEMO` | `true` | on `serve`, load a small demo shop when there are no customers |
 //! | `MERCADO_N_PLUS_ONE_THRESHOLD` | 10 | repetitions of one statement in one request that count as an N+1 (2 or more) |
 //! | `MERCADO_DEBUG_ENDPOINTS` | `true` on a loopback bind address, else `false` | serve `/_debug/queries` |
+//! | `MERCADO_API_DOCS` | `true` | serve `/openapi.json` and the docs UI at `/docs` (404 when off) |
 //! | `RUST_LOG` | `info` | log filter; `RUST_LOG=mercado::sql=debug` logs every statement |
 //!
 //! `main` loads a `.env` file into the environment before anything reads it (see `.env.example`).
@@ -23,6 +24,8 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_POOL_SIZE: u32 = 8;
 pub const DEFAULT_POOL_TIMEOUT_MS: u64 = 5000;
 pub const DEFAULT_SEED_DEMO: bool = true;
+/// The spec and the docs UI reveal nothing private, so they are on everywhere by default.
+pub const DEFAULT_API_DOCS: bool = true;
 pub const DEFAULT_N_PLUS_ONE_THRESHOLD: usize = 10;
 /// A statement that runs once is not a repeat: the detector needs at least two runs.
 pub const MIN_N_PLUS_ONE_THRESHOLD: usize = 2;
@@ -37,6 +40,7 @@ pub struct Config {
     pub seed_demo: bool,
     pub n_plus_one_threshold: usize,
     pub debug_endpoints: bool,
+    pub api_docs: bool,
 }
 
 /// A variable that is set but cannot be understood. Start-up stops with this message, which
@@ -79,6 +83,7 @@ impl Config {
                 MIN_N_PLUS_ONE_THRESHOLD,
             )?,
             debug_endpoints: parse_bool(&lookup, "MERCADO_DEBUG_ENDPOINTS", debug_default)?,
+            api_docs: parse_bool(&lookup, "MERCADO_API_DOCS", DEFAULT_API_DOCS)?,
             bind,
         })
     }
@@ -158,6 +163,7 @@ mod tests {
         assert_eq!(cfg.pool_timeout, Duration::from_secs(5));
         assert!(cfg.seed_demo);
         assert_eq!(cfg.n_plus_one_threshold, 10);
+        assert!(cfg.api_docs, "the spec and the docs UI are on by default");
         assert!(
             cfg.debug_endpoints,
             "loopback bind turns debug endpoints on"

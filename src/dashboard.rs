@@ -25,7 +25,7 @@ use crate::models::{Customer, Order, OrderItem, OrderStatus, Page};
 use crate::schema::{customers, order_items, orders};
 
 /// One row of the dashboard.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, QueryableByName)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, QueryableByName, utoipa::ToSchema)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct DashboardRow {
     #[diesel(sql_type = BigInt)]
@@ -43,7 +43,8 @@ pub struct DashboardRow {
 }
 
 /// The four strategies, by their URL names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "kebab-case")]
 pub enum Strategy {
     NPlusOne,
     Batched,

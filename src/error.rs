@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::db::DbError;
 
 /// The `errors[]` entries of a 422: which field, and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -212,15 +212,20 @@ impl From<DbError> for ApiError {
     }
 }
 
-/// The problem+json body (RFC 9457).
-#[derive(Serialize)]
-struct Problem<'a> {
+/// The body of every error response: an RFC 9457 problem, `application/problem+json`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem<'a> {
+    /// Always `about:blank`: the status says what kind of problem it is.
     #[serde(rename = "type")]
     kind: &'static str,
+    /// The status's reason phrase, e.g. `Unprocessable Entity`.
     title: &'static str,
     status: u16,
+    /// What went wrong, for a human; a 422 or 409 lists its fields here too.
     detail: String,
+    /// On a 422 (and some 409s): each field that broke a rule, and the rule.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    #[schema(required = false)]
     errors: &'a [FieldError],
 }
 

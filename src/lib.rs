@@ -20,6 +20,7 @@ pub mod dashboard;
 pub mod db;
 pub mod error;
 pub mod models;
+pub mod openapi;
 pub mod querylog;
 pub mod reports;
 pub mod routes;

@@ -48,6 +48,8 @@ enum Command {
     /// Run the four dashboard strategies at several page sizes and print statements and
     /// milliseconds for each (seeds a demo shop first if the database is empty).
     Demo,
+    /// Print the OpenAPI description that `GET /openapi.json` serves.
+    Openapi,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -75,6 +77,12 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
 
+    // The spec depends on the code alone: it needs no settings and no database.
+    if let Some(Command::Openapi) = cli.command {
+        println!("{}", mercado::openapi::json());
+        return ExitCode::SUCCESS;
+    }
+
     let result = Config::from_env()
         .map_err(commands::StartError::from)
         .and_then(|config| match cli.command.unwrap_or(Command::Serve) {
@@ -99,6 +107,7 @@ fn main() -> ExitCode {
                 commands::seed(&config, shape, reset, method)
             }
             Command::Demo => commands::demo(&config),
+            Command::Openapi => Ok(()),
         });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,7 +10,9 @@ use crate::db::{self, DbConnection};
 use crate::models::is_foreign_key_violation;
 use crate::schema::categories;
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema,
+)]
 #[diesel(table_name = categories, primary_key(category_id))]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct Category {

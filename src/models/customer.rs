@@ -14,7 +14,9 @@ use crate::models::{rfc3339, Page};
 use crate::per_backend;
 use crate::schema::customers;
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema,
+)]
 #[diesel(table_name = customers, primary_key(customer_id))]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct Customer {

@@ -82,7 +82,7 @@ impl Page {
 }
 
 /// One page of a list, as the contract shapes it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Paged<T> {
     pub items: Vec<T>,
     /// The cursor for the next page: the last id when the page is full, else `null`.

@@ -32,7 +32,17 @@ use crate::schema::{order_items, orders, products};
 /// migration that replaces the `CHECK`, where `ALTER TYPE ... ADD VALUE` has rules of its own
 /// (it cannot be removed again, and older PostgreSQL versions refused it inside a transaction).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, AsExpression, FromSqlRow, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    AsExpression,
+    FromSqlRow,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[diesel(sql_type = Text)]
 #[serde(rename_all = "lowercase")]
@@ -177,7 +187,8 @@ pub struct NewOrderLine {
 }
 
 /// The API's shape of an order: the row, its items, and the totals computed from them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = Order)]
 pub struct OrderWithItems {
     pub order_id: i64,
     pub customer_id: i64,
@@ -188,7 +199,10 @@ pub struct OrderWithItems {
     pub total_cents: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One line of an order as the API shows it: `unit_price_cents` is the price copied when the
+/// order was placed.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = OrderItem)]
 pub struct ItemLine {
     pub order_item_id: i64,
     pub product_id: i64,

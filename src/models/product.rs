@@ -7,7 +7,9 @@ use crate::db::DbConnection;
 use crate::models::{is_foreign_key_violation, Page};
 use crate::schema::products;
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema,
+)]
 #[diesel(table_name = products, primary_key(product_id))]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct Product {

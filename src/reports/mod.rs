@@ -29,7 +29,7 @@ fn sql(conn: &DbConnection, postgres: &'static str, sqlite: &'static str) -> &'s
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, QueryableByName)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, QueryableByName, utoipa::ToSchema)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct LastNameOrders {
     #[diesel(sql_type = Text)]
@@ -52,7 +52,7 @@ pub fn orders_by_last_name(
         .load(conn)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, QueryableByName)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, QueryableByName, utoipa::ToSchema)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct RankedCustomer {
     #[diesel(sql_type = BigInt)]
@@ -81,7 +81,7 @@ pub fn top_customers(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<Ran
         .load(conn)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, QueryableByName)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, QueryableByName, utoipa::ToSchema)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct MonthRevenue {
     #[diesel(sql_type = Text)]
@@ -167,7 +167,7 @@ pub fn monthly_revenue(
         .load(conn)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, QueryableByName)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, QueryableByName, utoipa::ToSchema)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct CategoryRevenue {
     #[diesel(sql_type = BigInt)]

@@ -1,13 +1,23 @@
 //! `/customers`: CRUD over HTTP, `/customers/{id}/orders`, and the all-or-nothing bulk insert.
 
 use actix_web::HttpResponse;
-use serde_json::json;
+use serde::Serialize;
 
-use super::input::{Body, CustomerBatch, CustomerForm, CustomerQuery, Params, PathId};
+use super::input::{
+    Body, CustomerBatch, CustomerForm, CustomerQuery, Params, PathId, RawCustomer,
+    RawCustomerPatch, RawCustomerQuery,
+};
 use super::{created, no_content, Db, Items};
 use crate::error::{ApiError, FieldError};
-use crate::models::{now, BulkInsertError, Customer, CustomerChanges, NewCustomer, Order, Paged};
+use crate::models::{
+    now, BulkInsertError, Customer, CustomerChanges, NewCustomer, Order, OrderWithItems, Paged,
+};
+use crate::openapi::{Conflict, NotFound, Unprocessable};
 
+/// A page of customers by id.
+#[utoipa::path(get, path = "/customers", tag = "customers", operation_id = "list_customers",
+    params(RawCustomerQuery),
+    responses((status = 200, description = "A page of customers.", body = Paged<Customer>)))]
 pub async fn list(db: Db, Params(query): Params<CustomerQuery>) -> Result<HttpResponse, ApiError> {
     let page = query.page;
     let customers = db
@@ -16,13 +26,24 @@ pub async fn list(db: Db, Params(query): Params<CustomerQuery>) -> Result<HttpRe
     Ok(HttpResponse::Ok().json(Paged::new(customers, page, |c| c.customer_id)))
 }
 
+/// One customer.
+#[utoipa::path(get, path = "/customers/{id}", tag = "customers", operation_id = "get_customer",
+    params(PathId),
+    responses((status = 200, description = "The customer.", body = Customer), (status = 404, response = NotFound)))]
 pub async fn get(db: Db, PathId(id): PathId) -> Result<HttpResponse, ApiError> {
     let customer = db.run(move |conn| Customer::find(conn, id)).await?;
     let customer = customer.ok_or_else(|| ApiError::not_found("customer", id))?;
     Ok(HttpResponse::Ok().json(customer))
 }
 
-/// A taken email is the unique index's answer (409), mapped in `error.rs`.
+/// Creates a customer. A taken email is the unique index's answer (409), mapped in `error.rs`.
+#[utoipa::path(post, path = "/customers", tag = "customers", operation_id = "create_customer",
+    request_body = RawCustomer,
+    responses(
+        (status = 201, description = "Created.", body = Customer, headers(("Location" = String, description = "`/customers/{id}`")),
+            links(("GetCustomer" = (operation_id = "get_customer", parameters(("id" = "$response.body#/customer_id")))),
+                  ("CustomerOrders" = (operation_id = "list_customer_orders", parameters(("id" = "$response.body#/customer_id")))))),
+        (status = 409, response = Conflict), (status = 422, response = Unprocessable)))]
 pub async fn create(db: Db, Body(form): Body<CustomerForm>) -> Result<HttpResponse, ApiError> {
     let customer = db
         .run(move |conn| {
@@ -41,6 +62,10 @@ pub async fn create(db: Db, Body(form): Body<CustomerForm>) -> Result<HttpRespon
     ))
 }
 
+/// Changes only the fields given.
+#[utoipa::path(patch, path = "/customers/{id}", tag = "customers", operation_id = "update_customer",
+    params(PathId), request_body = RawCustomerPatch,
+    responses((status = 200, description = "The customer as changed.", body = Customer), (status = 404, response = NotFound), (status = 409, response = Conflict), (status = 422, response = Unprocessable)))]
 pub async fn update(
     db: Db,
     PathId(id): PathId,
@@ -53,6 +78,10 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(customer))
 }
 
+/// Deletes a customer who has no orders.
+#[utoipa::path(delete, path = "/customers/{id}", tag = "customers", operation_id = "delete_customer",
+    params(PathId),
+    responses((status = 204, description = "Deleted."), (status = 404, response = NotFound), (status = 409, response = Conflict)))]
 pub async fn delete(db: Db, PathId(id): PathId) -> Result<HttpResponse, ApiError> {
     let deleted = db
         .run(move |conn| {
@@ -66,7 +95,10 @@ pub async fn delete(db: Db, PathId(id): PathId) -> Result<HttpResponse, ApiError
     Ok(no_content())
 }
 
-/// `GET /customers/{id}/orders`: the customer's orders, each with its items.
+/// The customer's orders, each with its items, in three statements however many there are.
+#[utoipa::path(get, path = "/customers/{id}/orders", tag = "customers", operation_id = "list_customer_orders",
+    params(PathId),
+    responses((status = 200, description = "Every order of the customer, by id.", body = Items<OrderWithItems>), (status = 404, response = NotFound)))]
 pub async fn orders(db: Db, PathId(id): PathId) -> Result<HttpResponse, ApiError> {
     let orders = db
         .run(move |conn| Order::of_customer_with_items(conn, id))
@@ -75,8 +107,18 @@ pub async fn orders(db: Db, PathId(id): PathId) -> Result<HttpResponse, ApiError
     Ok(HttpResponse::Ok().json(Items { items: orders }))
 }
 
-/// `POST /customers/bulk`: every customer valid (checked by `CustomerBatch`), then all of them
-/// in multi-row statements inside one transaction, or none.
+/// How many customers a bulk insert wrote.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Inserted {
+    pub inserted: usize,
+}
+
+/// Inserts 1 to 10,000 customers in multi-row statements inside one transaction, all or none.
+///
+/// Every customer must be valid (checked by `CustomerBatch`) and every email new and unrepeated.
+#[utoipa::path(post, path = "/customers/bulk", tag = "customers", operation_id = "bulk_create_customers",
+    request_body(content = Vec<RawCustomer>, description = "1 to 10,000 customers."),
+    responses((status = 201, description = "All inserted.", body = Inserted), (status = 409, response = Conflict), (status = 422, response = Unprocessable)))]
 pub async fn bulk_create(
     db: Db,
     Body(CustomerBatch(forms)): Body<CustomerBatch>,
@@ -96,7 +138,7 @@ pub async fn bulk_create(
             NewCustomer::insert_all(conn, &rows)
         })
         .await?;
-    Ok(HttpResponse::Created().json(json!({ "inserted": inserted })))
+    Ok(HttpResponse::Created().json(Inserted { inserted }))
 }
 
 /// Both ways a batch can clash with the unique emails are a 409 naming each element.

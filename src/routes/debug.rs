@@ -19,7 +19,7 @@ pub const KEEP_REQUESTS: usize = 50;
 const KEEP_STATEMENTS: usize = 100;
 const KEEP_SQL_CHARS: usize = 2_000;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RequestRecord {
     pub method: String,
     pub path: String,
@@ -29,7 +29,7 @@ pub struct RequestRecord {
     pub statements: Vec<StatementRecord>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StatementRecord {
     pub sql: String,
     pub count: usize,
@@ -81,6 +81,9 @@ impl RecentRequests {
     }
 }
 
+/// The last requests, newest first, each with its statements grouped by SQL text.
+#[utoipa::path(get, path = "/_debug/queries", tag = "debug", operation_id = "debug_queries",
+    responses((status = 200, description = "The last requests.", body = super::Items<RequestRecord>)))]
 pub async fn queries(recent: web::Data<RecentRequests>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(super::Items {
         items: recent.snapshot(),

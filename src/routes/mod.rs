@@ -68,7 +68,7 @@ impl FromRequest for Db {
 }
 
 /// The `{"items": [...]}` shape of the lists that are not paged.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Items<T> {
     pub items: Vec<T>,
 }

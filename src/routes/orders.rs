@@ -2,15 +2,22 @@
 //! machine.
 
 use actix_web::HttpResponse;
-use serde_json::json;
+use serde::Serialize;
 
-use super::input::{Body, BulkStatusChange, OrderForm, OrderQuery, Params, PathId, StatusChange};
+use super::input::{
+    Body, BulkStatusChange, OrderForm, OrderQuery, Params, PathId, RawBulkStatus, RawOrder,
+    RawOrderQuery, RawStatusChange, StatusChange,
+};
 use super::{created, no_content, Db};
 use crate::error::{ApiError, FieldError};
-use crate::models::{Order, Paged, PlaceOrderError, StatusChangeError};
+use crate::models::{Order, OrderWithItems, Paged, PlaceOrderError, StatusChangeError};
+use crate::openapi::{Conflict, NotFound, Unprocessable};
 
-/// `GET /orders`: a page of orders with their items, in two statements (orders, then all their
-/// items through `belonging_to`), whatever the page size.
+/// A page of orders with their items, in two statements (orders, then all their items through
+/// `belonging_to`), whatever the page size.
+#[utoipa::path(get, path = "/orders", tag = "orders", operation_id = "list_orders",
+    params(RawOrderQuery),
+    responses((status = 200, description = "A page of orders.", body = Paged<OrderWithItems>)))]
 pub async fn list(db: Db, Params(query): Params<OrderQuery>) -> Result<HttpResponse, ApiError> {
     let OrderQuery { page, filter } = query;
     let orders = db
@@ -22,12 +29,24 @@ pub async fn list(db: Db, Params(query): Params<OrderQuery>) -> Result<HttpRespo
     Ok(HttpResponse::Ok().json(Paged::new(orders, page, |o| o.order_id)))
 }
 
+/// One order with its items.
+#[utoipa::path(get, path = "/orders/{id}", tag = "orders", operation_id = "get_order",
+    params(PathId),
+    responses((status = 200, description = "The order.", body = OrderWithItems), (status = 404, response = NotFound)))]
 pub async fn get(db: Db, PathId(id): PathId) -> Result<HttpResponse, ApiError> {
     let order = db.run(move |conn| Order::find_with_items(conn, id)).await?;
     let order = order.ok_or_else(|| ApiError::not_found("order", id))?;
     Ok(HttpResponse::Ok().json(order))
 }
 
+/// Places an order, `pending`, in one transaction: on any failure nothing is written.
+#[utoipa::path(post, path = "/orders", tag = "orders", operation_id = "create_order",
+    request_body = RawOrder,
+    responses(
+        (status = 201, description = "Placed.", body = OrderWithItems, headers(("Location" = String, description = "`/orders/{id}`")),
+            links(("GetOrder" = (operation_id = "get_order", parameters(("id" = "$response.body#/order_id")))),
+                  ("PayOrder" = (operation_id = "update_order", parameters(("id" = "$response.body#/order_id")))))),
+        (status = 422, response = Unprocessable)))]
 pub async fn create(db: Db, Body(form): Body<OrderForm>) -> Result<HttpResponse, ApiError> {
     let order = db
         .run(move |conn| Order::place(conn, form.customer_id, &form.lines))
@@ -53,6 +72,11 @@ impl From<PlaceOrderError> for ApiError {
     }
 }
 
+/// Moves an order to another status, if the status machine allows it (else 409).
+#[utoipa::path(patch, path = "/orders/{id}", tag = "orders", operation_id = "update_order",
+    params(PathId), request_body = RawStatusChange,
+    responses((status = 200, description = "The order as changed.", body = OrderWithItems), (status = 404, response = NotFound),
+        (status = 409, response = Conflict), (status = 422, response = Unprocessable)))]
 pub async fn update(
     db: Db,
     PathId(id): PathId,
@@ -78,6 +102,10 @@ impl From<StatusChangeError> for ApiError {
     }
 }
 
+/// Deletes an order; its items go with it.
+#[utoipa::path(delete, path = "/orders/{id}", tag = "orders", operation_id = "delete_order",
+    params(PathId),
+    responses((status = 204, description = "Deleted."), (status = 404, response = NotFound)))]
 pub async fn delete(db: Db, PathId(id): PathId) -> Result<HttpResponse, ApiError> {
     let deleted = db.run(move |conn| Order::delete(conn, id)).await?;
     if !deleted {
@@ -86,7 +114,17 @@ pub async fn delete(db: Db, PathId(id): PathId) -> Result<HttpResponse, ApiError
     Ok(no_content())
 }
 
-/// `POST /orders/bulk-status`: one set-based `UPDATE`, never a loop over orders.
+/// How many orders a bulk status change moved.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Updated {
+    pub updated: usize,
+}
+
+/// Moves every matching order in one set-based `UPDATE`, never a loop over orders.
+#[utoipa::path(post, path = "/orders/bulk-status", tag = "orders", operation_id = "bulk_change_order_status",
+    request_body = RawBulkStatus,
+    responses((status = 200, description = "Moved.", body = Updated), (status = 409, response = Conflict),
+        (status = 422, response = Unprocessable)))]
 pub async fn bulk_status(
     db: Db,
     Body(change): Body<BulkStatusChange>,
@@ -99,5 +137,5 @@ pub async fn bulk_status(
     let updated = db
         .run(move |conn| Order::bulk_change_status(conn, from, to, placed_before))
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "updated": updated })))
+    Ok(HttpResponse::Ok().json(Updated { updated }))
 }

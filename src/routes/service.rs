@@ -7,13 +7,18 @@ use serde::Serialize;
 use super::Db;
 use crate::error::ApiError;
 
-#[derive(Serialize)]
-struct Health {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
     status: &'static str,
+    /// `sqlite` or `postgresql`.
+    #[schema(pattern = "^(sqlite|postgresql)$")]
     backend: &'static str,
 }
 
 /// 200 with the backend's name when the database answers a trivial statement; 503 otherwise.
+#[utoipa::path(get, path = "/health", tag = "service", operation_id = "health",
+    responses((status = 200, description = "The database answers.", body = Health)))]
 pub async fn health(db: Db) -> Result<HttpResponse, ApiError> {
     let backend = db
         .run(|conn| conn.batch_execute("SELECT 1").map(|()| conn.backend()))
@@ -22,6 +27,15 @@ pub async fn health(db: Db) -> Result<HttpResponse, ApiError> {
         status: "ok",
         backend: backend.name(),
     }))
+}
+
+/// This API's OpenAPI 3.1 description, generated from the handlers (`MERCADO_API_DOCS`).
+#[utoipa::path(get, path = "/openapi.json", tag = "service", operation_id = "openapi",
+    responses((status = 200, description = "The OpenAPI document.", body = Object)))]
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(crate::openapi::json())
 }
 
 /// The app's default service: no route matches the path.

@@ -12,6 +12,7 @@ mod customers;
 mod dashboard;
 mod errors;
 mod n_plus_one;
+mod openapi;
 mod orders;
 mod products;
 mod reports;

@@ -166,6 +166,7 @@ fn no_route_trips_the_detector(app: &TestApp) {
     let settings = Settings {
         n_plus_one_threshold: 10,
         debug_endpoints: true,
+        api_docs: true,
     };
 
     let mut table: Vec<(String, String)> = endpoints(&settings)

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Deserializer};
+use utoipa::ToSchema;
 
 use super::{Email, Name, Parse, ProductName, Rules, Sku, Text};
 use crate::error::ApiError;
@@ -41,11 +42,19 @@ where
     T::deserialize(deserializer).map(Some)
 }
 
-#[derive(Debug, Deserialize)]
+/// A new customer.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CustomerInput)]
 pub struct RawCustomer {
+    /// Trimmed; 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100, example = "Alice")]
     first_name: String,
+    /// Trimmed; 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100, example = "Nguyen")]
     last_name: String,
+    /// Stored lower-cased; unique whatever its case.
+    #[schema(format = Email, max_length = 254, example = "alice.nguyen@example.com")]
     email: String,
 }
 
@@ -112,14 +121,19 @@ impl Parse for CustomerBatch {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// Any subset of a customer's fields; only those given change.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CustomerPatch)]
 pub struct RawCustomerPatch {
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, min_length = 1, max_length = 100)]
     first_name: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, min_length = 1, max_length = 100)]
     last_name: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, format = Email, max_length = 254)]
     email: Option<String>,
 }
 
@@ -147,11 +161,17 @@ impl Parse for CustomerChanges {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// A new category, a root unless it names a parent.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CategoryInput)]
 pub struct RawCategory {
+    /// Trimmed; 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100, example = "Phones")]
     name: String,
+    /// An existing category.
     #[serde(default)]
+    #[schema(minimum = 1)]
     parent_id: Option<i64>,
 }
 
@@ -181,13 +201,17 @@ impl Parse for CategoryForm {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// A new name, a new parent, or both.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CategoryPatch)]
 pub struct RawCategoryPatch {
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, min_length = 1, max_length = 100)]
     name: Option<String>,
     /// Absent: unchanged. `null`: becomes a root. A number: moves under that category.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, minimum = 1)]
     parent_id: Option<Option<i64>>,
 }
 
@@ -212,12 +236,21 @@ impl Parse for CategoryChanges {
 /// The contract's price range: 0 to one million in currency units.
 pub const MAX_PRICE_CENTS: i64 = 100_000_000;
 
-#[derive(Debug, Deserialize)]
+/// A new product.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ProductInput)]
 pub struct RawProduct {
+    /// Unique; trimmed, 1 to 64 characters.
+    #[schema(min_length = 1, max_length = 64, example = "EL-0001")]
     sku: String,
+    /// Trimmed; 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200, example = "USB-C cable")]
     name: String,
+    /// An existing category.
+    #[schema(minimum = 1)]
     category_id: i64,
+    #[schema(minimum = 0, maximum = 100000000, example = 1299)]
     unit_price_cents: i64,
 }
 
@@ -252,16 +285,22 @@ impl Parse for ProductForm {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// Any subset of a product's fields. A new price never changes existing orders.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ProductPatch)]
 pub struct RawProductPatch {
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, min_length = 1, max_length = 64)]
     sku: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, min_length = 1, max_length = 200)]
     name: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, minimum = 1)]
     category_id: Option<i64>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, minimum = 0, maximum = 100000000)]
     unit_price_cents: Option<i64>,
 }
 
@@ -305,17 +344,28 @@ fn quantity(value: i64) -> Result<i32, String> {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// An order to place: a customer and one line per product.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = OrderInput)]
 pub struct RawOrder {
+    /// An existing customer.
+    #[schema(minimum = 1)]
     customer_id: i64,
+    /// Each product at most once.
+    #[schema(min_items = 1, max_items = 1000)]
     items: Vec<RawOrderLine>,
 }
 
-#[derive(Debug, Deserialize)]
+/// One line of an order to place; the price is copied from the product.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = OrderLineInput)]
 pub struct RawOrderLine {
+    /// An existing product.
+    #[schema(minimum = 1)]
     product_id: i64,
+    #[schema(minimum = 1, maximum = 1000)]
     quantity: i64,
 }
 
@@ -369,9 +419,12 @@ impl Parse for OrderForm {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// The status to move an order to.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = StatusInput)]
 pub struct RawStatusChange {
+    #[schema(value_type = OrderStatus)]
     status: String,
 }
 
@@ -395,13 +448,18 @@ impl Parse for StatusChange {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// Move every order in one status (optionally placed before a time) to another.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = BulkStatusInput)]
 pub struct RawBulkStatus {
+    #[schema(value_type = OrderStatus)]
     from_status: String,
+    #[schema(value_type = OrderStatus)]
     to_status: String,
     /// RFC 3339, e.g. `2025-06-01T00:00:00Z`; any offset is converted to UTC.
     #[serde(default)]
+    #[schema(format = DateTime)]
     placed_before: Option<String>,
 }
 

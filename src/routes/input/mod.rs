@@ -78,8 +78,9 @@ impl<T: Parse> FromRequest for Params<T> {
 
 /// The `{id}` of a path. Anything but a positive 64-bit integer is a 404: no such row can
 /// exist, so "not found" is the honest answer (and the contract's).
-#[derive(Debug, Clone, Copy)]
-pub struct PathId(pub i64);
+#[derive(Debug, Clone, Copy, utoipa::IntoParams)]
+#[into_params(names("id"), parameter_in = Path)]
+pub struct PathId(#[param(minimum = 1)] pub i64);
 
 impl FromRequest for PathId {
     type Error = ApiError;
@@ -97,8 +98,9 @@ impl FromRequest for PathId {
 }
 
 /// The `{strategy}` of `/dashboard/{strategy}`; an unknown name is a 404 like an unknown route.
-#[derive(Debug, Clone, Copy)]
-pub struct PathStrategy(pub Strategy);
+#[derive(Debug, Clone, Copy, utoipa::IntoParams)]
+#[into_params(names("strategy"), parameter_in = Path)]
+pub struct PathStrategy(#[param(inline)] pub Strategy);
 
 impl FromRequest for PathStrategy {
     type Error = ApiError;

@@ -2,6 +2,7 @@
 //! parse or is out of range is a 400, like any other unreadable input.
 
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::Parse;
 use crate::error::ApiError;
@@ -34,9 +35,14 @@ fn page(limit: Option<i64>, after: Option<i64>, max: i64) -> Result<Page, ApiErr
 }
 
 /// The raw parameters every paged list shares.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RawPage {
+    /// Customers per page (default 50).
+    #[param(minimum = 1, maximum = 5000)]
     limit: Option<i64>,
+    /// Start after this customer id (default 0).
+    #[param(minimum = 0)]
     after: Option<i64>,
 }
 
@@ -54,10 +60,16 @@ impl Parse for DashboardQuery {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RawCustomerQuery {
+    /// Items per page (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+    /// Start after this id (default 0): the previous page's `next_after`.
+    #[param(minimum = 0)]
     after: Option<i64>,
+    /// Only the customer with this address, whatever its case.
     email: Option<String>,
 }
 
@@ -89,10 +101,16 @@ impl Parse for CustomerQuery {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RawProductQuery {
+    /// Items per page (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+    /// Start after this id (default 0): the previous page's `next_after`.
+    #[param(minimum = 0)]
     after: Option<i64>,
+    /// Only the products of this category.
     category_id: Option<i64>,
 }
 
@@ -113,11 +131,19 @@ impl Parse for ProductQuery {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RawOrderQuery {
+    /// Items per page (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+    /// Start after this id (default 0): the previous page's `next_after`.
+    #[param(minimum = 0)]
     after: Option<i64>,
+    /// Only this customer's orders.
     customer_id: Option<i64>,
+    /// Only orders in this status.
+    #[param(value_type = Option<OrderStatus>)]
     status: Option<String>,
 }
 
@@ -146,8 +172,11 @@ impl Parse for OrderQuery {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RawReportLimit {
+    /// Rows to return (default 10).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
 }
 
@@ -168,9 +197,15 @@ impl Parse for ReportLimit {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RawMonthRange {
+    /// The first month, `YYYY-MM` (default: the first month with a non-cancelled order).
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$", example = "2025-01")]
     from: Option<String>,
+    /// The last month, `YYYY-MM`, not before `from` (default: the last month with a
+    /// non-cancelled order).
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$", example = "2025-12")]
     to: Option<String>,
 }
 
