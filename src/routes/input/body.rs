@@ -171,7 +171,7 @@ pub struct RawCategory {
     name: String,
     /// An existing category.
     #[serde(default)]
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, example = 1)]
     parent_id: Option<i64>,
 }
 
@@ -248,7 +248,7 @@ pub struct RawProduct {
     #[schema(min_length = 1, max_length = 200, example = "USB-C cable")]
     name: String,
     /// An existing category.
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, example = 1)]
     category_id: i64,
     #[schema(minimum = 0, maximum = 100000000, example = 1299)]
     unit_price_cents: i64,
@@ -350,7 +350,7 @@ fn quantity(value: i64) -> Result<i32, String> {
 #[schema(as = OrderInput)]
 pub struct RawOrder {
     /// An existing customer.
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, example = 1)]
     customer_id: i64,
     /// Each product at most once.
     #[schema(min_items = 1, max_items = 1000)]
@@ -363,9 +363,9 @@ pub struct RawOrder {
 #[schema(as = OrderLineInput)]
 pub struct RawOrderLine {
     /// An existing product.
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, example = 1)]
     product_id: i64,
-    #[schema(minimum = 1, maximum = 1000)]
+    #[schema(minimum = 1, maximum = 1000, example = 2)]
     quantity: i64,
 }
 

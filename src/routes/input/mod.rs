@@ -80,7 +80,7 @@ impl<T: Parse> FromRequest for Params<T> {
 /// exist, so "not found" is the honest answer (and the contract's).
 #[derive(Debug, Clone, Copy, utoipa::IntoParams)]
 #[into_params(names("id"), parameter_in = Path)]
-pub struct PathId(#[param(minimum = 1)] pub i64);
+pub struct PathId(#[param(minimum = 1, example = 1)] pub i64);
 
 impl FromRequest for PathId {
     type Error = ApiError;
