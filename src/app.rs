@@ -4,7 +4,9 @@
 //! [`routes`] is shared by the binary and the tests, so the tests exercise exactly what runs.
 
 use std::net::TcpListener;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::LazyLock;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
@@ -18,8 +20,8 @@ use actix_web::{
 use crate::config::Config;
 use crate::db::DbPool;
 use crate::error::ApiError;
-use crate::querylog::{QueryLog, StatementGroup};
-use crate::routes::debug::RecentRequests;
+use crate::querylog::{Logged, QueryLog, StatementGroup};
+use crate::routes::debug::{Kept, RecentRequests, RequestSummary};
 use crate::routes::input::{json_config, BULK_JSON_LIMIT_BYTES, JSON_LIMIT_BYTES};
 use crate::routes::{categories, customers, dashboard, debug, orders, products, reports, service};
 
@@ -113,6 +115,7 @@ pub fn endpoints(settings: &Settings) -> Vec<Endpoint> {
     }
     if settings.debug_endpoints {
         table.push(endpoint(M::GET, "/_debug/queries", debug::queries));
+        table.push(endpoint(M::GET, "/_debug/queries/{id}", debug::query));
     }
     table
 }
@@ -199,27 +202,42 @@ pub fn run(listener: TcpListener, pool: DbPool, config: &Config) -> std::io::Res
     Ok(server)
 }
 
+/// A fresh `X-Request-Id`: unique within this process by its counter, and across restarts by
+/// its prefix, taken from the start time and the process id. Short, so it reads well in a log
+/// line and a URL (`/_debug/queries/6754a1c2-1f`).
+fn next_request_id() -> String {
+    static PREFIX: LazyLock<u32> = LazyLock::new(|| {
+        let started = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        (started as u32) ^ std::process::id().rotate_left(16)
+    });
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!("{:08x}-{:x}", *PREFIX, NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
 /// What the middleware knows about a request once its handler has answered.
 struct Finished {
+    id: String,
     method: Method,
     path: String,
     /// The route pattern (`/customers/{id}`), or the path when no route matched.
     route: String,
     status: u16,
     elapsed_ms: f64,
-    log: QueryLog,
-    /// The log grouped by SQL text, once, for the detector and for `/_debug/queries`.
-    groups: Vec<StatementGroup>,
+    /// The request's statements, taken out of its log: nothing reads the log any more.
+    logged: Logged,
 }
 
-/// The one middleware: gives each request a fresh [`QueryLog`] for `db::run` to fill, and once
-/// the handler has answered, runs the four steps below in order.
+/// The one middleware: gives each request an id and a fresh [`QueryLog`] for `db::run` to
+/// fill, and once the handler has answered, runs the steps below in order.
 async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = next_request_id();
     let (method, path) = (req.method().clone(), req.path().to_string());
-    let log = QueryLog::for_request(format!("{method} {path}"));
+    let log = QueryLog::for_request(format!("{method} {path}")).with_id(&id);
     req.extensions_mut().insert(log.clone());
     let settings = req.app_data::<web::Data<Settings>>().cloned();
     let recent = req.app_data::<web::Data<RecentRequests>>().cloned();
@@ -232,31 +250,35 @@ async fn observe(
         .match_pattern()
         .unwrap_or_else(|| path.clone());
     let finished = Finished {
+        id,
         method,
         path,
         route,
         status: res.status().as_u16(),
         elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
-        groups: log.grouped(),
-        log,
+        logged: log.take(),
     };
-    add_count_headers(res.headers_mut(), &finished);
+    add_headers(res.headers_mut(), &finished);
+    log_access(&finished);
     if let Some(settings) = settings {
         detect_n_plus_one(res.headers_mut(), &finished, settings.n_plus_one_threshold);
         if settings.debug_endpoints {
             if let Some(recent) = recent {
-                remember_for_debug(&recent, &finished);
+                remember_for_debug(&recent, finished, settings.n_plus_one_threshold);
             }
         }
     }
-    log_access(&finished);
     Ok(res)
 }
 
-/// `X-Query-Count` and `Server-Timing`: what the request cost in the database.
-fn add_count_headers(headers: &mut HeaderMap, request: &Finished) {
-    let count = request.log.count();
-    let db_ms = request.log.total_duration().as_secs_f64() * 1e3;
+/// `X-Request-Id`, and what the request cost in the database: `X-Query-Count` and
+/// `Server-Timing`.
+fn add_headers(headers: &mut HeaderMap, request: &Finished) {
+    let count = request.logged.count;
+    let db_ms = request.logged.total.as_secs_f64() * 1e3;
+    if let Ok(id) = HeaderValue::from_str(&request.id) {
+        headers.insert(HeaderName::from_static("x-request-id"), id);
+    }
     headers.insert(
         HeaderName::from_static("x-query-count"),
         HeaderValue::from(count),
@@ -271,11 +293,12 @@ fn add_count_headers(headers: &mut HeaderMap, request: &Finished) {
 /// The N+1 detector: one statement text repeated `threshold` times in one request gets an
 /// `X-N-Plus-One` header naming it, and a warning in the log naming the route.
 fn detect_n_plus_one(headers: &mut HeaderMap, request: &Finished, threshold: usize) {
-    let Some(repeated) = StatementGroup::most_repeated(&request.groups, threshold) else {
+    let Some(repeated) = StatementGroup::most_repeated(&request.logged.groups, threshold) else {
         return;
     };
     tracing::warn!(
         target: "mercado::n_plus_one",
+        request_id = request.id,
         method = %request.method,
         route = request.route,
         path = request.path,
@@ -295,30 +318,32 @@ fn detect_n_plus_one(headers: &mut HeaderMap, request: &Finished, threshold: usi
     }
 }
 
-/// Keeps the request for `/_debug/queries`, unless it is a request to that page: those would
-/// only crowd out the ones being debugged.
-fn remember_for_debug(recent: &RecentRequests, request: &Finished) {
-    if request.route == "/_debug/queries" {
+/// Keeps the request for `/_debug/queries`, unless it is a request to the debug tools
+/// themselves (`/_debug/*`, the lab's page and files): those would only crowd out the ones
+/// being debugged.
+fn remember_for_debug(recent: &RecentRequests, request: Finished, threshold: usize) {
+    if request.route.starts_with("/_debug") || request.route.starts_with("/lab") {
         return;
     }
-    recent.record(
-        request.method.as_str(),
-        &request.path,
-        request.status,
-        request.elapsed_ms,
-        &request.log,
-        &request.groups,
-    );
+    let summary = RequestSummary {
+        id: request.id,
+        method: request.method.to_string(),
+        path: request.path,
+        status: request.status,
+        duration_ms: request.elapsed_ms,
+    };
+    recent.record(Kept::new(summary, request.logged, threshold));
 }
 
 /// One access line per request, with its statement count.
 fn log_access(request: &Finished) {
     tracing::info!(
         target: "mercado::http",
+        request_id = request.id,
         method = %request.method,
         path = request.path,
         status = request.status,
-        queries = request.log.count(),
+        queries = request.logged.count,
         ms = format!("{:.2}", request.elapsed_ms),
     );
 }

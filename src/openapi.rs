@@ -3,8 +3,8 @@
 //! Each handler carries a short `#[utoipa::path(...)]` naming its path, its parameters and the
 //! statuses only it can answer. What every operation of a kind shares is added here once, by
 //! [`CommonResponses`], so that no handler repeats it:
-//! - every response carries `X-Query-Count` and `Server-Timing` (the middleware adds them to
-//!   all of them);
+//! - every response carries `X-Request-Id`, `X-Query-Count` and `Server-Timing` (the
+//!   middleware adds them to all of them);
 //! - an operation with query parameters or a body can answer 400; one with a body, 413 and 415;
 //! - an operation that reaches the database can answer 503 with `Retry-After`.
 //!
@@ -56,7 +56,7 @@ pub struct Unprocessable(pub Problem<'static>);
         dashboard::show,
         reports::orders_by_last_name, reports::top_customers, reports::monthly_revenue,
         reports::category_revenue,
-        service::health, service::openapi, debug::queries,
+        service::health, service::openapi, debug::queries, debug::query,
     ),
     components(schemas(Problem, FieldError), responses(NotFound, Conflict, Unprocessable)),
     tags(
@@ -93,6 +93,16 @@ impl Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.headers.extend([
+            (
+                "X-Request-Id".to_string(),
+                header(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1)),
+                    "This request's id, unique per request; the access log and \
+                     `/_debug/queries/{id}` use the same one.",
+                ),
+            ),
             (
                 "X-Query-Count".to_string(),
                 header(
@@ -150,7 +160,7 @@ impl Modify for CommonResponses {
         }
 
         for (path, item) in openapi.paths.paths.iter_mut() {
-            let touches_db = !matches!(path.as_str(), "/openapi.json" | "/_debug/queries");
+            let touches_db = !(path == "/openapi.json" || path.starts_with("/_debug"));
             for operation in operations(item) {
                 // A bad path id is a 404, already listed; only a query string can be a 400.
                 let has_query = operation
@@ -208,9 +218,10 @@ fn problem_response(description: &str) -> Response {
         .build()
 }
 
-/// Every response carries the two counting headers: the middleware adds them to all.
+/// Every response carries its id and the two counting headers: the middleware adds them to
+/// all.
 fn add_count_headers(response: &mut Response) {
-    for name in ["X-Query-Count", "Server-Timing"] {
+    for name in ["X-Request-Id", "X-Query-Count", "Server-Timing"] {
         response.headers.insert(name.into(), header_ref(name));
     }
 }

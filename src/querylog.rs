@@ -9,6 +9,9 @@
 //!
 //! You cannot fix an N+1 you cannot see: counting statements per request is how you see it.
 
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,11 +19,25 @@ use std::time::{Duration, Instant};
 use diesel::connection::{Instrumentation, InstrumentationEvent};
 use diesel::Connection;
 
-/// One executed statement: its SQL text (bind values removed) and how long it took.
-#[derive(Debug, Clone)]
+/// The most statements a log keeps one by one, in order, for the waterfall of
+/// `/_debug/queries/{id}` and the lab. Beyond it only the counts and sums go on, exact, and
+/// the record says how many were not kept. `n-plus-one` at 5,000 customers sends about 30,000;
+/// a kept statement costs 24 bytes, so one request keeps at most about 1 MB.
+pub const KEEP_STATEMENTS: usize = 40_000;
+
+/// One executed statement, in the order the request ran it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Statement {
-    pub sql: String,
-    pub duration: Duration,
+    /// Which [`StatementGroup`] (SQL text) it belongs to: an index into [`Logged::groups`].
+    pub group: u32,
+    /// When it started, in microseconds since the request started.
+    pub offset_us: u32,
+    /// How long it took, in microseconds.
+    pub duration_us: u32,
+    pub failed: bool,
+    /// A hash of its bind values: equal fingerprints under one SQL text are duplicates (the
+    /// same query with the same values, run again). The values themselves are never kept.
+    pub binds: u64,
 }
 
 /// Statements with the same (normalised) SQL text, counted together.
@@ -29,6 +46,10 @@ pub struct StatementGroup {
     pub sql: String,
     pub count: usize,
     pub total: Duration,
+    /// Runs whose bind values an earlier run of the same text already had: "similar" is the
+    /// same text, "duplicate" the same text *and* the same values (Django Debug Toolbar's
+    /// terms). An N+1 is similar; a duplicate is a query whose answer was already in hand.
+    pub duplicates: usize,
 }
 
 impl StatementGroup {
@@ -43,6 +64,29 @@ impl StatementGroup {
             })
             .filter(|group| group.count >= threshold)
     }
+}
+
+/// Everything a request's log holds once the request is over.
+#[derive(Debug, Clone, Default)]
+pub struct Logged {
+    /// Every SQL text the request ran, in order of first appearance.
+    pub groups: Vec<StatementGroup>,
+    /// The first [`KEEP_STATEMENTS`] statements, in order.
+    pub statements: Vec<Statement>,
+    /// All statements, kept or not.
+    pub count: usize,
+    /// Time inside the database driver, over all statements.
+    pub total: Duration,
+}
+
+/// What a log gathers while its request runs.
+#[derive(Debug, Default)]
+struct Entries {
+    logged: Logged,
+    /// Group of each normalised SQL text.
+    index: HashMap<String, u32>,
+    /// Bind fingerprints seen so far, per group, to tell duplicates.
+    seen: Vec<HashSet<u64>>,
 }
 
 /// Runs `f` on `conn` with a [`Recorder`] writing every statement into `log`, then puts the
@@ -105,69 +149,132 @@ pub fn measure<C: Connection, T, E>(
 
 /// The statements one request ran, and which request that is (`GET /orders`), for the log.
 /// Cheap to clone: clones share one list.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct QueryLog {
-    statements: Arc<Mutex<Vec<Statement>>>,
+    entries: Arc<Mutex<Entries>>,
     request: Arc<str>,
+    id: Arc<str>,
+    started: Instant,
+}
+
+impl Default for QueryLog {
+    fn default() -> QueryLog {
+        QueryLog::for_request(String::new())
+    }
 }
 
 impl QueryLog {
-    /// A log for the request described by `request`, e.g. `"GET /customers"`.
+    /// A log for the request described by `request`, e.g. `"GET /customers"`, starting now.
     pub fn for_request(request: String) -> QueryLog {
         QueryLog {
-            statements: Arc::default(),
+            entries: Arc::default(),
             request: request.into(),
+            id: Arc::from(""),
+            started: Instant::now(),
         }
+    }
+
+    /// The same log, tagged with the request's `X-Request-Id` for the SQL log lines.
+    pub fn with_id(mut self, id: &str) -> QueryLog {
+        self.id = id.into();
+        self
     }
 
     pub fn request(&self) -> &str {
         &self.request
     }
 
-    pub fn record(&self, sql: String, duration: Duration) {
-        self.lock().push(Statement { sql, duration });
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Notes one statement that started at `started` and took `duration`.
+    pub fn record(
+        &self,
+        sql: &str,
+        binds: &str,
+        started: Instant,
+        duration: Duration,
+        failed: bool,
+    ) {
+        let fingerprint = {
+            let mut hasher = DefaultHasher::new();
+            binds.hash(&mut hasher);
+            hasher.finish()
+        };
+        let normalised = normalise(sql);
+        let micros = |d: Duration| u32::try_from(d.as_micros()).unwrap_or(u32::MAX);
+        let offset = started.saturating_duration_since(self.started);
+
+        let mut entries = self.lock();
+        let Entries {
+            logged,
+            index,
+            seen,
+        } = &mut *entries;
+        let group = match index.get(&normalised) {
+            Some(&group) => group,
+            None => {
+                let group = logged.groups.len() as u32;
+                logged.groups.push(StatementGroup {
+                    sql: normalised.clone(),
+                    count: 0,
+                    total: Duration::ZERO,
+                    duplicates: 0,
+                });
+                seen.push(HashSet::new());
+                index.insert(normalised, group);
+                group
+            }
+        };
+        let stats = &mut logged.groups[group as usize];
+        stats.count += 1;
+        stats.total += duration;
+        if !seen[group as usize].insert(fingerprint) {
+            stats.duplicates += 1;
+        }
+        logged.count += 1;
+        logged.total += duration;
+        if logged.statements.len() < KEEP_STATEMENTS {
+            logged.statements.push(Statement {
+                group,
+                offset_us: micros(offset),
+                duration_us: micros(duration),
+                failed,
+                binds: fingerprint,
+            });
+        }
     }
 
     /// How many statements ran.
     pub fn count(&self) -> usize {
-        self.lock().len()
+        self.lock().logged.count
     }
 
     /// Time spent inside the database driver, summed over statements.
     pub fn total_duration(&self) -> Duration {
-        self.lock().iter().map(|s| s.duration).sum()
+        self.lock().logged.total
     }
 
     /// The statements grouped by [`normalise`]d SQL text, in order of first appearance.
     /// An N+1 shows up here as one group with a large count.
     pub fn grouped(&self) -> Vec<StatementGroup> {
-        let mut groups: Vec<StatementGroup> = Vec::new();
-        let mut index = std::collections::HashMap::new();
-        for statement in self.lock().iter() {
-            let sql = normalise(&statement.sql);
-            match index.get(&sql) {
-                Some(&i) => {
-                    let group: &mut StatementGroup = &mut groups[i];
-                    group.count += 1;
-                    group.total += statement.duration;
-                }
-                None => {
-                    index.insert(sql.clone(), groups.len());
-                    groups.push(StatementGroup {
-                        sql,
-                        count: 1,
-                        total: statement.duration,
-                    });
-                }
-            }
-        }
-        groups
+        self.lock().logged.groups.clone()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Statement>> {
-        // A panic while holding this lock cannot leave the Vec half-written, so a poisoned
-        // lock is still safe to use.
-        self.statements
+    /// Takes everything logged so far out of the log, leaving it empty: the request is over,
+    /// and its record for `/_debug/queries` takes the statements without copying them.
+    pub fn take(&self) -> Logged {
+        let mut entries = self.lock();
+        entries.index.clear();
+        entries.seen.clear();
+        std::mem::take(&mut entries.logged)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        // A panic while holding this lock cannot leave the entries half-written in a way that
+        // matters to a debug view, so a poisoned lock is still safe to use.
+        self.entries
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -249,7 +356,8 @@ impl Instrumentation for Recorder {
         match event {
             InstrumentationEvent::StartQuery { .. } => self.started = Some(Instant::now()),
             InstrumentationEvent::FinishQuery { query, error, .. } => {
-                let duration = self.started.take().map(|t| t.elapsed()).unwrap_or_default();
+                let started = self.started.take().unwrap_or_else(Instant::now);
+                let duration = started.elapsed();
                 if error.is_some_and(is_lost_connection) {
                     self.lost_connection.store(true, Ordering::Relaxed);
                 }
@@ -267,13 +375,15 @@ impl Instrumentation for Recorder {
                 tracing::debug!(
                     target: "mercado::sql",
                     request = self.log.request(),
+                    request_id = self.log.id(),
                     // Microseconds are all the precision a duration here has to offer.
                     duration_ms = duration.as_micros() as f64 / 1e3,
                     binds,
                     failed = error.is_some(),
                     "{sql}"
                 );
-                self.log.record(sql.to_string(), duration);
+                self.log
+                    .record(sql, binds, started, duration, error.is_some());
             }
             _ => {}
         }
@@ -315,22 +425,26 @@ mod tests {
         assert_eq!(normalise(pg), pg);
     }
 
+    /// Records one statement that took `ms` milliseconds with the given binds.
+    fn run(log: &QueryLog, sql: &str, binds: &str, ms: u64) {
+        log.record(sql, binds, Instant::now(), Duration::from_millis(ms), false);
+    }
+
     #[test]
     fn the_detector_reports_the_most_repeated_statement_at_the_threshold() {
         let log = QueryLog::for_request("GET /x".to_string());
-        log.record("SELECT 1".to_string(), Duration::from_millis(1));
-        for _ in 0..3 {
-            log.record(
-                "SELECT `o` WHERE `c` = ?".to_string(),
-                Duration::from_millis(2),
+        run(&log, "SELECT 1", "[]", 1);
+        for customer in 1..=3 {
+            run(
+                &log,
+                "SELECT `o` WHERE `c` = ?",
+                &format!("[{customer}]"),
+                2,
             );
         }
         for n in 1..=2 {
             let ids = vec!["?"; n].join(", ");
-            log.record(
-                format!("SELECT `i` WHERE `o` IN ({ids})"),
-                Duration::from_millis(1),
-            );
+            run(&log, &format!("SELECT `i` WHERE `o` IN ({ids})"), "[]", 1);
         }
         let groups = log.grouped();
         let top = StatementGroup::most_repeated(&groups, 3)
@@ -342,6 +456,45 @@ mod tests {
         assert_eq!(top.total, Duration::from_millis(6));
         assert!(StatementGroup::most_repeated(&groups, 4).is_none());
         assert_eq!(log.grouped().len(), 3, "the two IN lists are one group");
+    }
+
+    #[test]
+    fn similar_statements_are_duplicates_only_when_their_binds_repeat() {
+        let log = QueryLog::for_request("GET /x".to_string());
+        for customer in [1, 2, 1, 3, 1] {
+            run(
+                &log,
+                "SELECT `o` WHERE `c` = ?",
+                &format!("[{customer}]"),
+                1,
+            );
+        }
+        let logged = log.take();
+        assert_eq!(logged.groups[0].count, 5, "five similar");
+        assert_eq!(logged.groups[0].duplicates, 2, "customer 1 twice again");
+        let fingerprints: Vec<u64> = logged.statements.iter().map(|s| s.binds).collect();
+        assert_eq!(fingerprints[0], fingerprints[2]);
+        assert_ne!(fingerprints[0], fingerprints[1]);
+        assert_eq!(log.count(), 0, "take empties the log");
+    }
+
+    #[test]
+    fn statements_are_kept_in_order_up_to_the_bound_and_counted_beyond_it() {
+        let log = QueryLog::for_request("GET /x".to_string());
+        for i in 0..KEEP_STATEMENTS + 5 {
+            let sql = if i == 0 { "SELECT 1" } else { "SELECT 2" };
+            run(&log, sql, &format!("[{i}]"), 0);
+        }
+        let logged = log.take();
+        assert_eq!(logged.count, KEEP_STATEMENTS + 5);
+        assert_eq!(logged.statements.len(), KEEP_STATEMENTS);
+        assert_eq!(logged.groups[1].count, KEEP_STATEMENTS + 4);
+        assert_eq!(logged.statements[0].group, 0);
+        assert!(logged.statements[1..].iter().all(|s| s.group == 1));
+        assert!(logged
+            .statements
+            .windows(2)
+            .all(|w| w[0].offset_us <= w[1].offset_us));
     }
 
     #[test]

@@ -1,91 +1,260 @@
-//! `GET /_debug/queries`: the last requests and the SQL each one ran, newest first.
+//! `GET /_debug/queries` and `GET /_debug/queries/{id}`: the last requests and the SQL each
+//! one ran, as a summary per SQL text and as a timeline, statement by statement.
 //!
-//! It shows SQL text (never bind values), so it is served only when `MERCADO_DEBUG_ENDPOINTS`
-//! is on, which by default it is only on a loopback address.
+//! They show SQL text (never bind values: only a hash of them, to tell duplicates), so they
+//! are served only when `MERCADO_DEBUG_ENDPOINTS` is on, which by default it is only on a
+//! loopback address.
+//!
+//! Memory is bounded: [`KEEP_REQUESTS`] requests, each with at most
+//! [`crate::querylog::KEEP_STATEMENTS`] statements of 24 bytes on its timeline (about 1 MB) and its
+//! SQL texts; 50 requests at the bound hold about 50 MB, a typical request a few kilobytes.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
+use super::input::PathRequestId;
+use super::Items;
 use crate::error::ApiError;
-use crate::querylog::{QueryLog, StatementGroup};
+use crate::openapi::NotFound;
+use crate::querylog::{Logged, StatementGroup};
 
-/// How many requests the endpoint remembers.
+/// How many requests the endpoints remember.
 pub const KEEP_REQUESTS: usize = 50;
-/// Distinct statements kept per request, and characters kept per statement: bounds on memory
-/// whatever a request does.
-const KEEP_STATEMENTS: usize = 100;
-const KEEP_SQL_CHARS: usize = 2_000;
+/// SQL texts listed per request in the summary, and characters kept per text: the summary of
+/// `/_debug/queries` stays small whatever a request does. The detail lists every text.
+const SUMMARY_GROUPS: usize = 100;
+const SUMMARY_SQL_CHARS: usize = 2_000;
 
+/// One request as `/_debug/queries` lists it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RequestRecord {
+    /// The request's `X-Request-Id`.
+    pub id: String,
     pub method: String,
     pub path: String,
     pub status: u16,
     pub query_count: usize,
     pub duration_ms: f64,
+    /// The request's statements grouped by SQL text, in order of first appearance.
     pub statements: Vec<StatementRecord>,
 }
 
+/// Every run of one SQL text in one request.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StatementRecord {
     pub sql: String,
+    /// Runs of this text ("similar" statements).
     pub count: usize,
     pub total_ms: f64,
+    /// Runs whose bind values an earlier run of this text already had.
+    pub duplicates: usize,
+}
+
+/// The N+1 detector's verdict on one request.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Verdict {
+    /// `MERCADO_N_PLUS_ONE_THRESHOLD`: runs of one text that count as an N+1.
+    pub threshold: usize,
+    pub detected: bool,
+    /// The most repeated text and its runs, when detected.
+    pub sql: Option<String>,
+    pub count: Option<usize>,
+}
+
+/// One statement on a request's timeline.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TimelineEntry<'a> {
+    /// Its SQL text, with placeholders (never bind values).
+    sql: &'a str,
+    /// Its text's index in `statements`: the same for every run of one text.
+    group: u32,
+    /// When it started, in milliseconds since the request started.
+    offset_ms: f64,
+    duration_ms: f64,
+    failed: bool,
+}
+
+/// `GET /_debug/queries/{id}`: a request's whole record, borrowed from what is kept.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RequestDetail<'a> {
+    id: &'a str,
+    method: &'a str,
+    path: &'a str,
+    status: u16,
+    query_count: usize,
+    duration_ms: f64,
+    /// Every SQL text (the summary lists the first ones), with its runs and duplicates.
+    statements: Vec<StatementRecord>,
+    /// Time inside the database driver, over every statement.
+    db_ms: f64,
+    /// Every statement in order, up to `kept_statements`.
+    timeline: Vec<TimelineEntry<'a>>,
+    /// How many statements are on the timeline; `query_count` counts them all.
+    kept_statements: usize,
+    /// Whether statements beyond the bound were left off the timeline.
+    truncated: bool,
+    n_plus_one: &'a Verdict,
+}
+
+/// What is remembered of one request.
+#[derive(Debug)]
+pub struct Kept {
+    summary: RequestRecord,
+    logged: Logged,
+    verdict: Verdict,
+}
+
+impl Kept {
+    pub fn new(summary_of: RequestSummary, logged: Logged, threshold: usize) -> Kept {
+        let flagged = StatementGroup::most_repeated(&logged.groups, threshold);
+        let verdict = Verdict {
+            threshold,
+            detected: flagged.is_some(),
+            sql: flagged.map(|group| group.sql.clone()),
+            count: flagged.map(|group| group.count),
+        };
+        let summary = RequestRecord {
+            id: summary_of.id,
+            method: summary_of.method,
+            path: summary_of.path,
+            status: summary_of.status,
+            query_count: logged.count,
+            duration_ms: summary_of.duration_ms,
+            statements: logged
+                .groups
+                .iter()
+                .take(SUMMARY_GROUPS)
+                .map(|group| StatementRecord {
+                    sql: group.sql.chars().take(SUMMARY_SQL_CHARS).collect(),
+                    count: group.count,
+                    total_ms: group.total.as_secs_f64() * 1e3,
+                    duplicates: group.duplicates,
+                })
+                .collect(),
+        };
+        Kept {
+            summary,
+            logged,
+            verdict,
+        }
+    }
+}
+
+/// The request-level facts the middleware knows.
+#[derive(Debug, Clone)]
+pub struct RequestSummary {
+    pub id: String,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub duration_ms: f64,
+}
+
+impl Kept {
+    /// The detail's shape, borrowing the stored timeline and texts.
+    pub fn detail(&self) -> RequestDetail<'_> {
+        let groups = &self.logged.groups;
+        let summary = &self.summary;
+        RequestDetail {
+            id: &summary.id,
+            method: &summary.method,
+            path: &summary.path,
+            status: summary.status,
+            query_count: summary.query_count,
+            duration_ms: summary.duration_ms,
+            statements: groups
+                .iter()
+                .map(|group| StatementRecord {
+                    sql: group.sql.clone(),
+                    count: group.count,
+                    total_ms: group.total.as_secs_f64() * 1e3,
+                    duplicates: group.duplicates,
+                })
+                .collect(),
+            db_ms: self.logged.total.as_secs_f64() * 1e3,
+            timeline: self
+                .logged
+                .statements
+                .iter()
+                .map(|s| TimelineEntry {
+                    sql: groups
+                        .get(s.group as usize)
+                        .map_or("", |group| group.sql.as_str()),
+                    group: s.group,
+                    offset_ms: f64::from(s.offset_us) / 1e3,
+                    duration_ms: f64::from(s.duration_us) / 1e3,
+                    failed: s.failed,
+                })
+                .collect(),
+            kept_statements: self.logged.statements.len(),
+            truncated: self.logged.statements.len() < self.logged.count,
+            n_plus_one: &self.verdict,
+        }
+    }
 }
 
 /// The last [`KEEP_REQUESTS`] requests, shared by every worker.
 #[derive(Debug, Default)]
-pub struct RecentRequests(Mutex<VecDeque<RequestRecord>>);
+pub struct RecentRequests(Mutex<VecDeque<Arc<Kept>>>);
 
 impl RecentRequests {
-    /// Remembers one request; `groups` is its log already grouped by SQL text.
-    pub fn record(
-        &self,
-        method: &str,
-        path: &str,
-        status: u16,
-        duration_ms: f64,
-        log: &QueryLog,
-        groups: &[StatementGroup],
-    ) {
-        let statements = groups
-            .iter()
-            .take(KEEP_STATEMENTS)
-            .map(|group| StatementRecord {
-                sql: group.sql.chars().take(KEEP_SQL_CHARS).collect(),
-                count: group.count,
-                total_ms: group.total.as_secs_f64() * 1e3,
-            })
-            .collect();
-        let record = RequestRecord {
-            method: method.to_string(),
-            path: path.to_string(),
-            status,
-            query_count: log.count(),
-            duration_ms,
-            statements,
-        };
-        let mut recent = self.0.lock().unwrap_or_else(|p| p.into_inner());
+    /// Remembers one request, forgetting the oldest beyond [`KEEP_REQUESTS`].
+    pub fn record(&self, kept: Kept) {
+        let kept = Arc::new(kept);
+        let mut recent = self.lock();
         if recent.len() == KEEP_REQUESTS {
             recent.pop_back();
         }
-        recent.push_front(record);
+        recent.push_front(kept);
     }
 
+    /// The summaries, newest first.
     pub fn snapshot(&self) -> Vec<RequestRecord> {
-        let recent = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        recent.iter().cloned().collect()
+        self.lock()
+            .iter()
+            .map(|kept| kept.summary.clone())
+            .collect()
+    }
+
+    /// One request's record, while it is still remembered.
+    pub fn find(&self, id: &str) -> Option<Arc<Kept>> {
+        self.lock()
+            .iter()
+            .find(|kept| kept.summary.id == id)
+            .cloned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Arc<Kept>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 /// The last requests, newest first, each with its statements grouped by SQL text.
 #[utoipa::path(get, path = "/_debug/queries", tag = "debug", operation_id = "debug_queries",
-    responses((status = 200, description = "The last requests.", body = super::Items<RequestRecord>)))]
+    responses((status = 200, description = "The last requests.", body = Items<RequestRecord>)))]
 pub async fn queries(recent: web::Data<RecentRequests>) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(super::Items {
+    Ok(HttpResponse::Ok().json(Items {
         items: recent.snapshot(),
     }))
+}
+
+/// One request's whole record: every statement in order with its start and duration, the
+/// runs and duplicates per SQL text, and the N+1 detector's verdict.
+#[utoipa::path(get, path = "/_debug/queries/{id}", tag = "debug", operation_id = "debug_query",
+    params(PathRequestId),
+    responses((status = 200, description = "The request's record.", body = RequestDetail),
+        (status = 404, response = NotFound)))]
+pub async fn query(
+    recent: web::Data<RecentRequests>,
+    PathRequestId(id): PathRequestId,
+) -> Result<HttpResponse, ApiError> {
+    let kept = recent.find(&id).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no request {id:?} is remembered: only the last {KEEP_REQUESTS} are kept"
+        ))
+    })?;
+    Ok(HttpResponse::Ok().json(kept.detail()))
 }

@@ -72,6 +72,64 @@ both_backends! {
         assert!(!res.body.contains("secret.person"), "bind values never appear");
     }
 
+    fn every_response_carries_its_own_request_id_which_the_debug_record_uses(app) {
+        let first = app.get("/health");
+        let second = app.get("/customers/999999");
+        let missing = app.get("/nope");
+
+        let ids: Vec<&str> = [&first, &second, &missing]
+            .iter()
+            .map(|res| res.header("x-request-id").expect("an X-Request-Id"))
+            .collect();
+        assert!(ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2], "{ids:?}");
+        let items = app.get("/_debug/queries").json()["items"].as_array().unwrap().clone();
+        assert_eq!(items[0]["id"], ids[2]);
+        assert_eq!(items[1]["id"], ids[1]);
+        assert_eq!(items[2]["id"], ids[0]);
+    }
+
+    fn a_request_s_record_has_every_statement_in_order_and_the_detector_s_verdict(app) {
+        app.seed(30, 3, 4);
+        let staircase = app.get("/dashboard/n-plus-one?limit=10");
+        let flat = app.get("/dashboard/batched?limit=10");
+
+        let record = app.get(&format!("/_debug/queries/{}", staircase.header("x-request-id").unwrap()));
+        let batched = app.get(&format!("/_debug/queries/{}", flat.header("x-request-id").unwrap())).json();
+
+        assert_eq!(record.status, 200);
+        let record = record.json();
+        let timeline = record["timeline"].as_array().unwrap();
+        assert_eq!(timeline.len(), staircase.query_count(), "one entry per statement");
+        assert_eq!(record["query_count"], staircase.query_count());
+        assert_eq!(record["kept_statements"], staircase.query_count());
+        assert_eq!(record["truncated"], false);
+        let offsets: Vec<f64> = timeline.iter().map(|s| s["offset_ms"].as_f64().unwrap()).collect();
+        assert!(offsets.windows(2).all(|w| w[0] <= w[1]), "in the order they ran: {offsets:?}");
+        assert!(timeline.iter().all(|s| s["duration_ms"].as_f64().unwrap() >= 0.0 && s["failed"] == false));
+        // The first statement is the page of customers; then the per-customer query.
+        let texts = record["statements"].as_array().unwrap();
+        assert_eq!(texts.len(), 3);
+        assert_eq!(timeline[0]["sql"], texts[0]["sql"]);
+        assert_eq!(timeline[1]["sql"], texts[1]["sql"]);
+        let runs: u64 = texts.iter().map(|t| t["count"].as_u64().unwrap()).sum();
+        assert_eq!(runs as usize, staircase.query_count());
+        assert_eq!(texts[1]["count"], 10, "one orders query per customer");
+        assert!(texts.iter().all(|t| t["duplicates"] == 0), "each customer and order once");
+        let verdict = &record["n_plus_one"];
+        assert_eq!(verdict["threshold"], 10);
+        assert_eq!(verdict["detected"], staircase.header("x-n-plus-one").is_some());
+        if let Some(header) = staircase.header("x-n-plus-one") {
+            assert!(header.starts_with(&format!("{}; ", verdict["count"])), "{header}");
+        }
+        assert_eq!(batched["timeline"].as_array().unwrap().len(), 3);
+        assert_eq!(batched["n_plus_one"]["detected"], false);
+        assert_eq!(batched["n_plus_one"]["sql"], Value::Null);
+    }
+
+    fn an_unknown_request_id_is_a_404(app) {
+        app.get("/_debug/queries/not-a-request").assert_problem(404);
+    }
+
     fn debug_queries_keeps_only_the_last_fifty(app) {
         for _ in 0..60 {
             app.get("/health");
@@ -96,8 +154,14 @@ fn debug_queries_is_a_404_when_turned_off() {
         let Some(app) = spawn_app_with(backend, |config| config.debug_endpoints = false) else {
             continue;
         };
-        app.get("/health");
+        let id = app
+            .get("/health")
+            .header("x-request-id")
+            .unwrap()
+            .to_string();
         app.get("/_debug/queries").assert_problem(404);
+        app.get(&format!("/_debug/queries/{id}"))
+            .assert_problem(404);
     }
 }
 

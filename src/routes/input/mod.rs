@@ -97,6 +97,22 @@ impl FromRequest for PathId {
     }
 }
 
+/// The `{id}` of `/_debug/queries/{id}`: a request's `X-Request-Id`. Any text is taken: one
+/// that names no remembered request is a 404 from the handler.
+#[derive(Debug, Clone, utoipa::IntoParams)]
+#[into_params(names("id"), parameter_in = Path)]
+pub struct PathRequestId(#[param(example = "6754a1c2-1f")] pub String);
+
+impl FromRequest for PathRequestId {
+    type Error = ApiError;
+    type Future = Ready<Result<PathRequestId, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let id = req.match_info().get("id").unwrap_or("").to_string();
+        ready(Ok(PathRequestId(id)))
+    }
+}
+
 /// The `{strategy}` of `/dashboard/{strategy}`; an unknown name is a 404 like an unknown route.
 #[derive(Debug, Clone, Copy, utoipa::IntoParams)]
 #[into_params(names("strategy"), parameter_in = Path)]
