@@ -148,6 +148,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, settings: &Settings) {
     if settings.api_docs {
         docs_ui(cfg);
     }
+    // The lab shows SQL text, so it goes with the debug endpoints. Like /docs, it is a page for
+    // people built on the API, not an operation of it: not in the route table or the spec.
+    if settings.debug_endpoints {
+        crate::routes::lab::configure(cfg);
+    }
 }
 
 /// Swagger UI for `/openapi.json` at `/docs/`, its files compiled into the binary (nothing is

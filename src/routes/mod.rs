@@ -9,6 +9,7 @@ pub mod customers;
 pub mod dashboard;
 pub mod debug;
 pub mod input;
+pub mod lab;
 pub mod orders;
 pub mod products;
 pub mod reports;
