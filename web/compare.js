@@ -110,16 +110,20 @@ function drawChart(canvas, results, value, unit) {
       context.arc(x(r.limit), y(value(r)), 3, 0, 2 * Math.PI);
       context.fill();
     }
-    // Label each line at its right end; lines that end at the same value (joined and
-    // aggregate both send one statement) get their labels stacked, not overprinted.
-    const last = points.at(-1);
-    if (last) {
-      const twins = STRATEGIES.slice(0, i).filter((other) => {
-        const end = results.filter((r) => r.strategy === other).at(-1);
-        return end && Math.abs(y(value(end)) - y(value(last))) < 12;
-      }).length;
-      context.fillText(strategy, width - margin.right - 80, y(value(last)) - 6 - 12 * twins);
-    }
+  });
+
+  // Label each line at its right end, pushing labels apart where lines end close together
+  // (joined and aggregate both send one statement).
+  const labels = STRATEGIES.map((strategy, i) => {
+    const last = results.filter((r) => r.strategy === strategy).at(-1);
+    return last && { strategy, i, y: y(value(last)) - 6 };
+  })
+    .filter(Boolean)
+    .sort((a, b) => a.y - b.y);
+  labels.forEach((label, k) => {
+    if (k > 0) label.y = Math.max(label.y, labels[k - 1].y + 12);
+    context.fillStyle = colour(label.i);
+    context.fillText(label.strategy, width - margin.right - 80, label.y);
   });
   canvas.dataset.strategies = String(new Set(results.map((r) => r.strategy)).size);
 }
