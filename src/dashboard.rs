@@ -15,12 +15,18 @@
 //! SQLAlchemy hides the N+1 behind lazy loading: `customer.orders` looks like an attribute and
 //! fires a query. Diesel has no lazy loading, so its N+1 can only be written as a visible loop
 //! of `.load(conn)` calls, which is what [`n_plus_one`] does on purpose.
+//!
+//! Each statement is built by a small function that returns the query as a value (a
+//! [`Statement`]): the strategies load it, and `/_debug/explain/{strategy}` wraps the very same
+//! value in `EXPLAIN` (see `crate::explain`), so the plans shown are the plans of these queries.
 
 use diesel::prelude::*;
+use diesel::query_builder::{QueryFragment, QueryId};
+use diesel::query_dsl::LoadQuery;
 use diesel::sql_types::BigInt;
 use serde::Serialize;
 
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, MultiBackend};
 use crate::models::{Customer, Order, OrderItem, OrderStatus, Page};
 use crate::schema::{customers, order_items, orders};
 
@@ -84,10 +90,97 @@ impl Strategy {
     }
 }
 
+/// One of the dashboard's statements, as a value: a query Diesel can send on the shop's
+/// connection and load into `T`. (The bounds are what `.load(conn)` and `EXPLAIN` need; the
+/// builders below only say "a statement that loads `T`".)
+pub trait Statement<'a, T>:
+    RunQueryDsl<DbConnection> + LoadQuery<'a, DbConnection, T> + QueryFragment<MultiBackend> + QueryId
+{
+}
+
+impl<'a, T, Q> Statement<'a, T> for Q where
+    Q: RunQueryDsl<DbConnection>
+        + LoadQuery<'a, DbConnection, T>
+        + QueryFragment<MultiBackend>
+        + QueryId
+{
+}
+
 /// The page of customers every strategy starts from:
 /// `SELECT ... FROM customers WHERE customer_id > $1 ORDER BY customer_id LIMIT $2`.
-fn customer_page(conn: &mut DbConnection, page: Page) -> QueryResult<Vec<Customer>> {
-    Customer::page(conn, None, page)
+pub fn customer_page(page: Page) -> impl Statement<'static, Customer> {
+    customers::table
+        .select(Customer::as_select())
+        .filter(customers::customer_id.gt(page.after()))
+        .order(customers::customer_id)
+        .limit(page.limit())
+}
+
+/// One customer's orders: `Order::belonging_to(customer)` is `WHERE customer_id = $1`.
+pub fn orders_of_customer(customer: &Customer) -> impl Statement<'_, Order> {
+    Order::belonging_to(customer)
+        .select(Order::as_select())
+        .order(orders::order_id)
+}
+
+/// One order's items: `WHERE order_id = $1`.
+pub fn items_of_order(order: &Order) -> impl Statement<'_, OrderItem> {
+    OrderItem::belonging_to(order).select(OrderItem::as_select())
+}
+
+/// The orders of a whole slice of customers: `WHERE customer_id IN (?, ?, ...)` on SQLite,
+/// `= ANY($1)` (one array parameter) on PostgreSQL.
+pub fn orders_of(customers: &[Customer]) -> impl Statement<'_, Order> {
+    Order::belonging_to(customers)
+        .select(Order::as_select())
+        .order(orders::order_id)
+}
+
+/// The items of a whole slice of orders.
+pub fn items_of(orders: &[Order]) -> impl Statement<'_, OrderItem> {
+    OrderItem::belonging_to(orders).select(OrderItem::as_select())
+}
+
+/// One row of [`joined`]'s flat result: a customer, one of its orders (if any), one of that
+/// order's items (if any).
+pub type JoinedRow = (
+    i64,
+    String,
+    String,
+    Option<(i64, OrderStatus)>,
+    Option<(i32, i64)>,
+);
+
+/// Customers, orders and items in one `LEFT JOIN`, for [`joined`].
+pub fn customers_with_orders_and_items(page: Page) -> impl Statement<'static, JoinedRow> {
+    // The subquery reads `customers` too, so it needs an alias: SQL would accept the same name
+    // twice, but Diesel checks at compile time that every column names a table it can tell apart.
+    let page_customers = diesel::alias!(customers as page_customers);
+    let page_id = page_customers.field(customers::customer_id);
+    let page_ids = page_customers
+        .select(page_id)
+        .filter(page_id.gt(page.after()))
+        .order(page_id)
+        .limit(page.limit());
+    customers::table
+        .left_join(orders::table.on(orders::customer_id.eq(customers::customer_id)))
+        .left_join(order_items::table.on(order_items::order_id.eq(orders::order_id)))
+        .filter(customers::customer_id.eq_any(page_ids))
+        .select((
+            customers::customer_id,
+            customers::first_name,
+            customers::last_name,
+            (orders::order_id, orders::status).nullable(),
+            (order_items::quantity, order_items::unit_price_cents).nullable(),
+        ))
+        .order((customers::customer_id, orders::order_id))
+}
+
+/// The hand-written `GROUP BY` of [`aggregate`], its inputs bound.
+pub fn dashboard_in_sql(page: Page) -> impl Statement<'static, DashboardRow> {
+    diesel::sql_query(include_str!("reports/dashboard_aggregate.sql"))
+        .bind::<BigInt, _>(page.after())
+        .bind::<BigInt, _>(page.limit())
 }
 
 /// Sums what [`DashboardRow`] reports from a customer's orders, each with its items.
@@ -119,18 +212,13 @@ fn row(customer: &Customer, orders: &[(Order, Vec<OrderItem>)]) -> DashboardRow 
 /// customers. Each is a round trip, and each is cheap, which is why it hides so well in
 /// development and hurts in production. The service's N+1 detector flags this route.
 pub fn n_plus_one(conn: &mut DbConnection, page: Page) -> QueryResult<Vec<DashboardRow>> {
-    let customers = customer_page(conn, page)?;
+    let customers: Vec<Customer> = customer_page(page).load(conn)?;
     let mut rows = Vec::with_capacity(customers.len());
     for customer in &customers {
-        let orders: Vec<Order> = Order::belonging_to(customer)
-            .select(Order::as_select())
-            .order(orders::order_id)
-            .load(conn)?;
+        let orders: Vec<Order> = orders_of_customer(customer).load(conn)?;
         let mut with_items = Vec::with_capacity(orders.len());
         for order in orders {
-            let items: Vec<OrderItem> = OrderItem::belonging_to(&order)
-                .select(OrderItem::as_select())
-                .load(conn)?;
+            let items: Vec<OrderItem> = items_of_order(&order).load(conn)?;
             with_items.push((order, items));
         }
         rows.push(row(customer, &with_items));
@@ -154,29 +242,18 @@ pub fn n_plus_one(conn: &mut DbConnection, page: Page) -> QueryResult<Vec<Dashbo
 /// list (a 5,000-customer page can hold more orders than that) is split, one statement per
 /// extra chunk. PostgreSQL sends the list as one array parameter and never splits.
 pub fn batched(conn: &mut DbConnection, page: Page) -> QueryResult<Vec<DashboardRow>> {
-    let customers = customer_page(conn, page)?;
+    let customers: Vec<Customer> = customer_page(page).load(conn)?;
     if customers.is_empty() {
         return Ok(Vec::new());
     }
     let chunk = db::max_id_list(conn.backend());
     let mut orders: Vec<Order> = Vec::new();
     for part in customers.chunks(chunk) {
-        orders.extend(
-            Order::belonging_to(part)
-                .select(Order::as_select())
-                .order(orders::order_id)
-                .load(conn)?,
-        );
+        orders.extend(orders_of(part).load(conn)?);
     }
     let mut items: Vec<OrderItem> = Vec::new();
-    if !orders.is_empty() {
-        for part in orders.chunks(chunk) {
-            items.extend(
-                OrderItem::belonging_to(part)
-                    .select(OrderItem::as_select())
-                    .load(conn)?,
-            );
-        }
+    for part in orders.chunks(chunk) {
+        items.extend(items_of(part).load(conn)?);
     }
     // Zip each grouping with the very slice it was grouped by: the groups come back in its
     // order, one per element.
@@ -209,63 +286,38 @@ pub fn batched(conn: &mut DbConnection, page: Page) -> QueryResult<Vec<Dashboard
 /// is fine here and wasteful for wide parents with many children; `batched` sends each row
 /// once.
 pub fn joined(conn: &mut DbConnection, page: Page) -> QueryResult<Vec<DashboardRow>> {
-    // The subquery reads `customers` too, so it needs an alias: SQL would accept the same name
-    // twice, but Diesel checks at compile time that every column names a table it can tell apart.
-    let page_customers = diesel::alias!(customers as page_customers);
-    let page_id = page_customers.field(customers::customer_id);
-    let page_ids = page_customers
-        .select(page_id)
-        .filter(page_id.gt(page.after()))
-        .order(page_id)
-        .limit(page.limit());
-    type JoinedRow = (
-        i64,
-        String,
-        String,
-        Option<(i64, OrderStatus)>,
-        Option<(i32, i64)>,
-    );
-    let rows: Vec<JoinedRow> = customers::table
-        .left_join(orders::table.on(orders::customer_id.eq(customers::customer_id)))
-        .left_join(order_items::table.on(order_items::order_id.eq(orders::order_id)))
-        .filter(customers::customer_id.eq_any(page_ids))
-        .select((
-            customers::customer_id,
-            customers::first_name,
-            customers::last_name,
-            (orders::order_id, orders::status).nullable(),
-            (order_items::quantity, order_items::unit_price_cents).nullable(),
-        ))
-        .order((customers::customer_id, orders::order_id))
-        .load(conn)?;
+    let rows: Vec<JoinedRow> = customers_with_orders_and_items(page).load(conn)?;
 
     // Fold the flat rows, which arrive sorted by customer then order: one DashboardRow per
-    // customer, counting each order once however many item rows it spans.
-    let mut out: Vec<DashboardRow> = Vec::new();
-    let mut last_order_id: Option<i64> = None;
-    for (customer_id, first_name, last_name, order, item) in rows {
-        if out.last().map(|r| r.customer_id) != Some(customer_id) {
-            out.push(DashboardRow {
-                customer_id,
-                first_name,
-                last_name,
+    // run of one customer's rows, counting each order once however many item rows it spans.
+    let folded = rows
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|customer_rows| {
+            let (customer_id, first_name, last_name, _, _) = &customer_rows[0];
+            let mut row = DashboardRow {
+                customer_id: *customer_id,
+                first_name: first_name.clone(),
+                last_name: last_name.clone(),
                 order_count: 0,
                 total_spend_cents: 0,
-            });
-            last_order_id = None;
-        }
-        let current = out.last_mut().expect("pushed above");
-        if let Some((order_id, status)) = order {
-            if last_order_id != Some(order_id) {
-                current.order_count += 1;
-                last_order_id = Some(order_id);
+            };
+            let mut last_order_id = None;
+            for (_, _, _, order, item) in customer_rows {
+                let Some((order_id, status)) = order else {
+                    continue; // a customer without orders: one row of NULLs
+                };
+                if last_order_id != Some(*order_id) {
+                    row.order_count += 1;
+                    last_order_id = Some(*order_id);
+                }
+                if let (Some((quantity, price)), true) = (item, *status != OrderStatus::Cancelled) {
+                    row.total_spend_cents += i64::from(*quantity) * price;
+                }
             }
-            if let (Some((quantity, price)), true) = (item, status != OrderStatus::Cancelled) {
-                current.total_spend_cents += i64::from(quantity) * price;
-            }
-        }
-    }
-    Ok(out)
+            row
+        })
+        .collect();
+    Ok(folded)
 }
 
 /// Let the database do the arithmetic: one hand-written `GROUP BY`, the same SQL text on both
@@ -275,8 +327,5 @@ pub fn joined(conn: &mut DbConnection, page: Page) -> QueryResult<Vec<DashboardR
 /// DSL version (a grouped select with a conditional `SUM` over a limited subquery) is harder
 /// to read than the SQL it would produce; the inputs are still bound parameters.
 pub fn aggregate(conn: &mut DbConnection, page: Page) -> QueryResult<Vec<DashboardRow>> {
-    diesel::sql_query(include_str!("reports/dashboard_aggregate.sql"))
-        .bind::<BigInt, _>(page.after())
-        .bind::<BigInt, _>(page.limit())
-        .load(conn)
+    dashboard_in_sql(page).load(conn)
 }

@@ -95,21 +95,31 @@ async fn sources() -> HttpResponse {
 }
 
 /// The strategy's function in `src/dashboard.rs`, from the first line of its doc comment to
-/// its closing brace; for `aggregate`, followed by the SQL file it runs.
+/// its closing brace, then the statement builders it calls; for `aggregate`, also the SQL file
+/// it runs.
 fn strategy_source(strategy: Strategy) -> String {
-    let function = match strategy {
-        Strategy::NPlusOne => "n_plus_one",
-        Strategy::Batched => "batched",
-        Strategy::Joined => "joined",
-        Strategy::Aggregate => "aggregate",
+    let functions: &[&str] = match strategy {
+        Strategy::NPlusOne => &[
+            "n_plus_one",
+            "customer_page",
+            "orders_of_customer",
+            "items_of_order",
+        ],
+        Strategy::Batched => &["batched", "customer_page", "orders_of", "items_of"],
+        Strategy::Joined => &["joined", "customers_with_orders_and_items"],
+        Strategy::Aggregate => &["aggregate", "dashboard_in_sql"],
     };
-    let source = function_source(DASHBOARD_RS, function);
-    match strategy {
-        Strategy::Aggregate => {
-            format!("{source}\n\n-- src/reports/dashboard_aggregate.sql\n{AGGREGATE_SQL}")
-        }
-        _ => source,
+    let mut source: Vec<String> = functions
+        .iter()
+        .map(|name| function_source(DASHBOARD_RS, name))
+        .collect();
+    if strategy == Strategy::Aggregate {
+        source.push(format!(
+            "-- src/reports/dashboard_aggregate.sql\n{}",
+            AGGREGATE_SQL.trim_end()
+        ));
     }
+    source.join("\n\n")
 }
 
 /// Cuts `pub fn {name}(` out of `source`: the `///` lines just above it, and every line down
