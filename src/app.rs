@@ -116,6 +116,11 @@ pub fn endpoints(settings: &Settings) -> Vec<Endpoint> {
     if settings.debug_endpoints {
         table.push(endpoint(M::GET, "/_debug/queries", debug::queries));
         table.push(endpoint(M::GET, "/_debug/queries/{id}", debug::query));
+        table.push(endpoint(
+            M::GET,
+            "/_debug/explain/{strategy}",
+            debug::explain,
+        ));
     }
     table
 }

@@ -19,6 +19,7 @@ pub mod config;
 pub mod dashboard;
 pub mod db;
 pub mod error;
+pub mod explain;
 pub mod models;
 pub mod openapi;
 pub mod querylog;

@@ -101,6 +101,20 @@ pub fn recording<C: Connection, T>(
     log: &QueryLog,
     f: impl FnOnce(&mut C) -> T,
 ) -> (T, bool) {
+    // Already recording (a tool measuring inside a request): add this log to the recorder for
+    // the length of `f`, so the request's log still counts every statement too.
+    if let Some(recorder) = conn.instrumentation().downcast_mut::<Recorder>() {
+        recorder.logs.push(log.clone());
+        let result = f(conn);
+        let lost = match conn.instrumentation().downcast_mut::<Recorder>() {
+            Some(recorder) => {
+                recorder.logs.pop();
+                recorder.lost_connection.load(Ordering::Relaxed)
+            }
+            None => false,
+        };
+        return (result, lost);
+    }
     let recorder = Recorder::new(log.clone());
     let lost = recorder.lost_connection.clone();
     conn.set_instrumentation(recorder);
@@ -325,7 +339,10 @@ fn placeholder_list_len(text: &str) -> Option<usize> {
 
 /// The Diesel instrumentation that feeds a [`QueryLog`].
 pub struct Recorder {
-    log: QueryLog,
+    /// The request's log first; then any log a tool inside the request opened with a nested
+    /// [`recording`] (the explain endpoint runs a strategy to see its statements). Every
+    /// statement goes into all of them.
+    logs: Vec<QueryLog>,
     started: Option<Instant>,
     lost_connection: Arc<AtomicBool>,
 }
@@ -333,7 +350,7 @@ pub struct Recorder {
 impl Recorder {
     pub fn new(log: QueryLog) -> Recorder {
         Recorder {
-            log,
+            logs: vec![log],
             started: None,
             lost_connection: Arc::default(),
         }
@@ -372,18 +389,22 @@ impl Instrumentation for Recorder {
                 if is_transaction_control(sql) {
                     return;
                 }
+                let Some(request) = self.logs.first() else {
+                    return;
+                };
                 tracing::debug!(
                     target: "mercado::sql",
-                    request = self.log.request(),
-                    request_id = self.log.id(),
+                    request = request.request(),
+                    request_id = request.id(),
                     // Microseconds are all the precision a duration here has to offer.
                     duration_ms = duration.as_micros() as f64 / 1e3,
                     binds,
                     failed = error.is_some(),
                     "{sql}"
                 );
-                self.log
-                    .record(sql, binds, started, duration, error.is_some());
+                for log in &self.logs {
+                    log.record(sql, binds, started, duration, error.is_some());
+                }
             }
             _ => {}
         }

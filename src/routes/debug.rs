@@ -15,9 +15,10 @@ use std::sync::{Arc, Mutex};
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
-use super::input::PathRequestId;
-use super::Items;
+use super::input::{DashboardQuery, Params, PathRequestId, PathStrategy, RawPage};
+use super::{Db, Items};
 use crate::error::ApiError;
+use crate::explain::{self, ExplainedStatement};
 use crate::openapi::NotFound;
 use crate::querylog::{Logged, StatementGroup};
 
@@ -257,4 +258,43 @@ pub async fn query(
         ))
     })?;
     Ok(HttpResponse::Ok().json(kept.detail()))
+}
+
+/// What `/_debug/explain/{strategy}` answers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StrategyPlans {
+    pub strategy: &'static str,
+    /// `sqlite` (`EXPLAIN QUERY PLAN`) or `postgresql` (`EXPLAIN (ANALYZE, BUFFERS)`).
+    pub backend: &'static str,
+    /// Each distinct statement, in the order the strategy first sends it.
+    pub statements: Vec<ExplainedStatement>,
+    /// Rows returned over all statements and runs: what the strategy moves from the database.
+    pub rows: usize,
+}
+
+/// For each distinct statement the strategy sends for that page: its SQL, how often it runs,
+/// the rows it returns, and its plan (`EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN (ANALYZE,
+/// BUFFERS)` on PostgreSQL, which runs the query).
+#[utoipa::path(get, path = "/_debug/explain/{strategy}", tag = "debug", operation_id = "debug_explain",
+    params(PathStrategy, RawPage),
+    responses((status = 200, description = "The strategy's statements with their plans.", body = StrategyPlans),
+        (status = 404, response = NotFound)))]
+pub async fn explain(
+    db: Db,
+    PathStrategy(strategy): PathStrategy,
+    Params(DashboardQuery { page }): Params<DashboardQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (backend, statements) = db
+        .run(move |conn| {
+            let backend = conn.backend();
+            explain::explain_strategy(conn, strategy, page).map(|s| (backend, s))
+        })
+        .await?;
+    let rows = statements.iter().map(|s| s.rows).sum();
+    Ok(HttpResponse::Ok().json(StrategyPlans {
+        strategy: strategy.name(),
+        backend: backend.name(),
+        statements,
+        rows,
+    }))
 }

@@ -12,6 +12,7 @@ mod concurrency;
 mod customers;
 mod dashboard;
 mod errors;
+mod explain;
 mod n_plus_one;
 mod openapi;
 mod orders;
