@@ -6,6 +6,7 @@ use std::net::TcpListener;
 use crate::config::{Config, ConfigError};
 use crate::dashboard::Strategy;
 use crate::db::{self, DbTarget, MigrationError};
+use crate::explain;
 use crate::models::Page;
 use crate::querylog;
 use crate::seed::{self, LoadMethod, SeedError, SeedOptions};
@@ -137,8 +138,8 @@ pub fn demo(config: &Config) -> Result<(), StartError> {
     }
 
     println!(
-        "{:<12} {:>6} {:>10} {:>12} {:>10}",
-        "strategy", "limit", "customers", "statements", "ms"
+        "{:<12} {:>6} {:>10} {:>12} {:>12} {:>10}",
+        "strategy", "limit", "customers", "statements", "rows moved", "ms"
     );
     let mut results = Vec::new();
     for strategy in Strategy::ALL {
@@ -146,12 +147,18 @@ pub fn demo(config: &Config) -> Result<(), StartError> {
             // The best of three runs: the first also warms caches that are not the lesson.
             let page = Page::first(limit);
             let run = querylog::measure(&mut conn, 3, |conn| strategy.run(conn, page))?;
+            // The rows every statement returned, summed: what crossed the wire.
+            let rows: usize = explain::explain_strategy(&mut conn, strategy, page)?
+                .iter()
+                .map(|statement| statement.rows)
+                .sum();
             println!(
-                "{:<12} {:>6} {:>10} {:>12} {:>10.2}",
+                "{:<12} {:>6} {:>10} {:>12} {:>12} {:>10.2}",
                 strategy.name(),
                 limit,
                 run.value.len(),
                 run.statements,
+                rows,
                 run.best.as_secs_f64() * 1e3
             );
             results.push((strategy, limit, run.statements, run.best));

@@ -2,7 +2,7 @@
 // request on log scales, the numbers in a table beside the charts, and the round-trip
 // projection (measured time + statements × round trip), which only re-draws.
 
-import { STRATEGIES, colour, el, ms, runStrategy, setText } from "./dom.js";
+import { STRATEGIES, colour, el, explainStrategy, ms, runStrategy, setText } from "./dom.js";
 
 export const PAGE_SIZES = [10, 100, 1000];
 
@@ -13,10 +13,12 @@ export async function runComparison(onProgress) {
     for (const limit of PAGE_SIZES) {
       onProgress(`running ${strategy} at ${limit} customers…`);
       const run = await runStrategy(strategy, limit);
+      const plans = await explainStrategy(strategy, limit);
       results.push({
         strategy,
         limit,
         statements: run.queryCount,
+        rows: plans.rows,
         measuredMs: run.record.duration_ms,
       });
     }
@@ -45,6 +47,7 @@ export function renderComparison(results, rtt, { statementsCanvas, msCanvas, tab
         el("th", { scope: "row" }, r.strategy),
         el("td", {}, r.limit.toLocaleString("en")),
         el("td", { class: "statements" }, r.statements.toLocaleString("en")),
+        el("td", { class: "rows-moved" }, r.rows.toLocaleString("en")),
         el("td", {}, ms(r.measuredMs)),
         el("td", {}, ms(projected(r))),
       ),

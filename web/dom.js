@@ -48,6 +48,13 @@ export function swatch(group) {
   return node;
 }
 
+/** The plans and rows of a strategy's statements for one page. */
+export async function explainStrategy(strategy, limit) {
+  const response = await fetch(`/_debug/explain/${encodeURIComponent(strategy)}?limit=${limit}`);
+  if (!response.ok) throw new Error(`no plans for ${strategy} (${response.status})`);
+  return response.json();
+}
+
 /** The strategies, in the order the lesson tells them. */
 export const STRATEGIES = ["n-plus-one", "batched", "joined", "aggregate"];
 

@@ -2,7 +2,7 @@
 // that sent them, the rows it answered), or compare all four. All the data comes from the
 // service's own endpoints: /dashboard/{strategy}, /_debug/queries/{id} and /lab/sources.json.
 
-import { STRATEGIES, el, ms, money, runStrategy, setText, swatch } from "./dom.js";
+import { STRATEGIES, el, explainStrategy, ms, money, runStrategy, setText, swatch } from "./dom.js";
 import { drawWaterfall } from "./waterfall.js";
 import { PAGE_SIZES, renderComparison, runComparison } from "./compare.js";
 
@@ -36,6 +36,7 @@ async function run(event) {
     showGroups(record);
     showRows(rows);
     showCode(strategy, record);
+    await showPlans(strategy, limit);
     document.body.dataset.state = "done";
   } catch (error) {
     setText($("run-error"), String(error.message ?? error));
@@ -108,6 +109,33 @@ async function showCode(strategy, record) {
       : `${record.query_count} statement${record.query_count === 1 ? "" : "s"} for the whole page, ` +
         `whatever its size.`;
   setText($("code-summary"), explain);
+}
+
+async function showPlans(strategy, limit) {
+  const plans = await explainStrategy(strategy, limit);
+  setText(
+    $("plans-summary"),
+    `${plans.rows.toLocaleString("en")} rows moved from the database over ` +
+      `${plans.statements.length} distinct statement${plans.statements.length === 1 ? "" : "s"} ` +
+      `(${plans.backend}).`,
+  );
+  $("plans").replaceChildren(
+    ...plans.statements.map((statement, i) =>
+      el(
+        "article",
+        { class: "plan" },
+        el(
+          "h3",
+          {},
+          swatch(i),
+          `${statement.runs.toLocaleString("en")} run${statement.runs === 1 ? "" : "s"}, ` +
+            `${statement.rows.toLocaleString("en")} rows`,
+        ),
+        el("p", { class: "plan-sql" }, statement.sql),
+        el("pre", { class: "code" }, statement.plan.join("\n")),
+      ),
+    ),
+  );
 }
 
 async function compare() {

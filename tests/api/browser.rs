@@ -230,6 +230,7 @@ both_backends! {
             .as_u64().unwrap() as usize;
         let shown: usize = browser.text("query-count").replace(',', "").parse().unwrap();
         let code = browser.text("code-text");
+        let plans = browser.js("return document.querySelectorAll('#plans article').length", vec![]);
         if let Some(dir) = screenshots_dir() {
             if app.backend == mercado::db::Backend::Sqlite {
                 browser.screenshot("waterfall-section", &dir.join("lab-waterfall.png"));
@@ -243,6 +244,7 @@ both_backends! {
         assert_eq!(bars, staircase, "one bar per statement");
         assert!(code.contains("pub fn n_plus_one("), "{code}");
         assert!(code.contains("DELIBERATELY BAD"), "{code}");
+        assert_eq!(plans, json!(3), "a plan for each of the three statements");
         assert_eq!(batched_bars, json!("3"));
         assert_eq!(browser.text("query-count"), "3");
         assert!(browser.text("code-text").contains("pub fn batched("));
@@ -259,7 +261,8 @@ both_backends! {
         );
         let rows = browser.js(
             "return [...document.querySelectorAll('#compare-table tbody tr')]\
-               .map(r => [r.dataset.strategy, Number(r.dataset.limit), Number(r.dataset.statements)])",
+               .map(r => [r.dataset.strategy, Number(r.dataset.limit), Number(r.dataset.statements),\
+                          Number(r.querySelector('.rows-moved').textContent.replaceAll(',', ''))])",
             vec![],
         );
         let charted = browser.js(
@@ -286,6 +289,8 @@ both_backends! {
                 (row[0].as_str().unwrap(), row[1].as_u64().unwrap(), row[2].as_u64().unwrap());
             let api = app.get(&format!("/dashboard/{strategy}?limit={limit}")).query_count();
             assert_eq!(statements as usize, api, "{strategy} at {limit}");
+            let moved = app.get(&format!("/_debug/explain/{strategy}?limit={limit}")).json()["rows"].clone();
+            assert_eq!(row[3], moved, "rows moved by {strategy} at {limit}");
         }
     }
 
