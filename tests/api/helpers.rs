@@ -336,13 +336,22 @@ impl TestApp {
 
     /// Loads a generated shop straight into the app's database (see `mercado seed`).
     pub fn seed(&self, customers: u64, orders_per_customer: u64, seed: u64) {
+        self.seed_with(customers, orders_per_customer, seed, false);
+    }
+
+    /// Empties the shop and loads a generated one in its place (`mercado seed --reset`).
+    pub fn reseed(&self, customers: u64, orders_per_customer: u64, seed: u64) {
+        self.seed_with(customers, orders_per_customer, seed, true);
+    }
+
+    fn seed_with(&self, customers: u64, orders_per_customer: u64, seed: u64, reset: bool) {
         let options = mercado::seed::SeedOptions {
             shape: mercado::seed::generate::Shape {
                 customers,
                 orders_per_customer,
                 seed,
             },
-            reset: false,
+            reset,
             method: mercado::seed::LoadMethod::fastest_for(self.backend),
         };
         mercado::seed::seed(&mut self.conn(), options, &indicatif::ProgressBar::hidden())

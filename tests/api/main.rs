@@ -18,6 +18,7 @@ mod openapi;
 mod orders;
 mod products;
 mod reports;
+mod scale;
 mod schema;
 mod seed;
 mod service;
