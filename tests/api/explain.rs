@@ -87,6 +87,22 @@ both_backends! {
         }
     }
 
+    fn without_the_foreign_key_index_every_per_customer_lookup_scans_orders(app) {
+        use diesel::connection::SimpleConnection;
+        app.seed(2_000, 5, 17);
+        // This test's own throwaway database: the index `belonging_to` relies on, gone.
+        app.conn().batch_execute("DROP INDEX orders_customer_id_idx").unwrap();
+
+        let plans = explain(app, "n-plus-one", 100);
+
+        let orders_plan = plan_text(&plans, 1);
+        assert!(!orders_plan.contains("orders_customer_id_idx"), "{orders_plan}");
+        match app.backend {
+            Backend::Sqlite => assert!(orders_plan.starts_with("SCAN orders"), "{orders_plan}"),
+            Backend::Postgresql => assert!(orders_plan.contains("Seq Scan on orders"), "{orders_plan}"),
+        }
+    }
+
     fn the_explain_request_counts_every_statement_it_ran(app) {
         app.seed(50, 3, 5);
 
