@@ -5,7 +5,7 @@
 
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use actix_web::body::MessageBody;
@@ -20,6 +20,7 @@ use actix_web::{
 use crate::config::Config;
 use crate::db::DbPool;
 use crate::error::ApiError;
+use crate::metrics::{self, Metrics, Observed};
 use crate::querylog::{Logged, QueryLog, StatementGroup};
 use crate::routes::debug::{Kept, RecentRequests, RequestSummary};
 use crate::routes::input::{json_config, BULK_JSON_LIMIT_BYTES, JSON_LIMIT_BYTES};
@@ -31,6 +32,7 @@ pub struct Settings {
     pub n_plus_one_threshold: usize,
     pub debug_endpoints: bool,
     pub api_docs: bool,
+    pub metrics: bool,
 }
 
 impl From<&Config> for Settings {
@@ -39,6 +41,7 @@ impl From<&Config> for Settings {
             n_plus_one_threshold: config.n_plus_one_threshold,
             debug_endpoints: config.debug_endpoints,
             api_docs: config.api_docs,
+            metrics: config.metrics,
         }
     }
 }
@@ -113,6 +116,9 @@ pub fn endpoints(settings: &Settings) -> Vec<Endpoint> {
     if settings.api_docs {
         table.push(endpoint(M::GET, "/openapi.json", service::openapi));
     }
+    if settings.metrics {
+        table.push(endpoint(M::GET, "/metrics", service::metrics));
+    }
     if settings.debug_endpoints {
         table.push(endpoint(M::GET, "/_debug/queries", debug::queries));
         table.push(endpoint(M::GET, "/_debug/queries/{id}", debug::query));
@@ -181,10 +187,17 @@ fn docs_ui(cfg: &mut web::ServiceConfig) {
 /// Builds the server on an already bound listener (tests bind port 0) and a shared pool.
 /// The returned [`Server`] runs until it is stopped or the process gets Ctrl-C / SIGTERM, when
 /// it stops accepting, lets in-flight requests finish, and returns.
-pub fn run(listener: TcpListener, pool: DbPool, config: &Config) -> std::io::Result<Server> {
+/// `metrics` must be the one whose `pool_events` the pool reports to.
+pub fn run(
+    listener: TcpListener,
+    pool: DbPool,
+    config: &Config,
+    metrics: Arc<Metrics>,
+) -> std::io::Result<Server> {
     // Built once, outside the factory closure: every worker thread shares the same pool, the
-    // same settings and the same record of recent requests.
+    // same settings, the same metrics and the same record of recent requests.
     let pool = web::Data::new(pool);
+    let metrics = web::Data::from(metrics);
     let settings = web::Data::new(Settings::from(config));
     let recent = web::Data::new(RecentRequests::default());
     // actix's default: one worker per core.
@@ -193,6 +206,7 @@ pub fn run(listener: TcpListener, pool: DbPool, config: &Config) -> std::io::Res
         let settings = settings.clone();
         App::new()
             .app_data(pool.clone())
+            .app_data(metrics.clone())
             .app_data(settings.clone())
             .app_data(recent.clone())
             .app_data(json_config(JSON_LIMIT_BYTES))
@@ -251,14 +265,14 @@ async fn observe(
     req.extensions_mut().insert(log.clone());
     let settings = req.app_data::<web::Data<Settings>>().cloned();
     let recent = req.app_data::<web::Data<RecentRequests>>().cloned();
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let started = Instant::now();
 
     let mut res = next.call(req).await?;
 
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| path.clone());
+    let pattern = res.request().match_pattern();
+    let label = metrics::route_label(pattern.as_deref(), &path);
+    let route = pattern.unwrap_or_else(|| path.clone());
     let finished = Finished {
         id,
         method,
@@ -269,9 +283,13 @@ async fn observe(
         logged: log.take(),
     };
     add_headers(res.headers_mut(), &finished);
-    log_access(&finished);
+    log_access(&finished, &label);
     if let Some(settings) = settings {
-        detect_n_plus_one(res.headers_mut(), &finished, settings.n_plus_one_threshold);
+        let detected =
+            detect_n_plus_one(res.headers_mut(), &finished, settings.n_plus_one_threshold);
+        if let Some(metrics) = metrics.filter(|_| settings.metrics && label != "/metrics") {
+            count_in_metrics(&metrics, &finished, &label, detected);
+        }
         if settings.debug_endpoints {
             if let Some(recent) = recent {
                 remember_for_debug(&recent, finished, settings.n_plus_one_threshold);
@@ -302,9 +320,9 @@ fn add_headers(headers: &mut HeaderMap, request: &Finished) {
 
 /// The N+1 detector: one statement text repeated `threshold` times in one request gets an
 /// `X-N-Plus-One` header naming it, and a warning in the log naming the route.
-fn detect_n_plus_one(headers: &mut HeaderMap, request: &Finished, threshold: usize) {
+fn detect_n_plus_one(headers: &mut HeaderMap, request: &Finished, threshold: usize) -> bool {
     let Some(repeated) = StatementGroup::most_repeated(&request.logged.groups, threshold) else {
-        return;
+        return false;
     };
     tracing::warn!(
         target: "mercado::n_plus_one",
@@ -326,6 +344,21 @@ fn detect_n_plus_one(headers: &mut HeaderMap, request: &Finished, threshold: usi
     if let Ok(value) = HeaderValue::from_str(&value) {
         headers.insert(HeaderName::from_static("x-n-plus-one"), value);
     }
+    true
+}
+
+/// The request in the Prometheus series of `/metrics` (requests to `/metrics` itself are left
+/// out: a scrape every few seconds would drown the routes being watched).
+fn count_in_metrics(metrics: &Metrics, request: &Finished, route: &str, n_plus_one: bool) {
+    metrics.observe(Observed {
+        method: request.method.as_str(),
+        route,
+        status: request.status,
+        duration: std::time::Duration::from_secs_f64(request.elapsed_ms / 1e3),
+        statements: request.logged.count,
+        db_time: request.logged.total,
+        n_plus_one,
+    });
 }
 
 /// Keeps the request for `/_debug/queries`, unless it is a request to the debug tools
@@ -345,15 +378,17 @@ fn remember_for_debug(recent: &RecentRequests, request: Finished, threshold: usi
     recent.record(Kept::new(summary, request.logged, threshold));
 }
 
-/// One access line per request, with its statement count.
-fn log_access(request: &Finished) {
+/// One access line per request: what was asked, what it cost in the database, and its id.
+fn log_access(request: &Finished, route: &str) {
     tracing::info!(
         target: "mercado::http",
         request_id = request.id,
         method = %request.method,
+        route,
         path = request.path,
         status = request.status,
-        queries = request.logged.count,
+        statements = request.logged.count,
+        db_ms = format!("{:.3}", request.logged.total.as_secs_f64() * 1e3),
         ms = format!("{:.2}", request.elapsed_ms),
     );
 }

@@ -214,7 +214,8 @@ pub fn serve(config: Config) -> Result<(), StartError> {
     }
     drop(conn);
 
-    let pool = db::build_pool(&target, &config);
+    let metrics = std::sync::Arc::new(crate::metrics::Metrics::new(target.backend));
+    let pool = db::build_pool(&target, &config, metrics.pool_events());
     let addr = listener
         .local_addr()
         .map(|a| a.to_string())
@@ -226,7 +227,7 @@ pub fn serve(config: Config) -> Result<(), StartError> {
     );
 
     actix_web::rt::System::new()
-        .block_on(async move { crate::app::run(listener, pool, &config)?.await })
+        .block_on(async move { crate::app::run(listener, pool, &config, metrics)?.await })
         .map_err(StartError::Server)?;
     tracing::info!("stopped cleanly");
     Ok(())

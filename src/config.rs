@@ -11,6 +11,8 @@
 //! | `MERCADO_N_PLUS_ONE_THRESHOLD` | 10 | repetitions of one statement in one request that count as an N+1 (2 or more) |
 //! | `MERCADO_DEBUG_ENDPOINTS` | `true` on a loopback bind address, else `false` | serve `/_debug/queries` |
 //! | `MERCADO_API_DOCS` | `true` | serve `/openapi.json` and the docs UI at `/docs` (404 when off) |
+//! | `MERCADO_METRICS` | `true` on a loopback bind address, else `false` | serve `/metrics` (Prometheus) |
+//! | `MERCADO_LOG_FORMAT` | `text` | `json` writes one JSON object per log line |
 //! | `RUST_LOG` | `info` | log filter; `RUST_LOG=mercado::sql=debug` logs every statement |
 //!
 //! `main` loads a `.env` file into the environment before anything reads it (see `.env.example`).
@@ -41,6 +43,17 @@ pub struct Config {
     pub n_plus_one_threshold: usize,
     pub debug_endpoints: bool,
     pub api_docs: bool,
+    pub metrics: bool,
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// For people: one line of text per event (the default).
+    Text,
+    /// For machines: one JSON object per line, every field a key.
+    Json,
 }
 
 /// A variable that is set but cannot be understood. Start-up stops with this message, which
@@ -84,6 +97,23 @@ impl Config {
             )?,
             debug_endpoints: parse_bool(&lookup, "MERCADO_DEBUG_ENDPOINTS", debug_default)?,
             api_docs: parse_bool(&lookup, "MERCADO_API_DOCS", DEFAULT_API_DOCS)?,
+            // Per-route traffic is an operator's business: on where no one else can reach it; a
+            // public deployment turns it on and serves it on an internal address.
+            metrics: parse_bool(&lookup, "MERCADO_METRICS", debug_default)?,
+            log_format: match lookup("MERCADO_LOG_FORMAT") {
+                None => LogFormat::Text,
+                Some(value) => match value.trim().to_ascii_lowercase().as_str() {
+                    "text" => LogFormat::Text,
+                    "json" => LogFormat::Json,
+                    _ => {
+                        return Err(ConfigError {
+                            name: "MERCADO_LOG_FORMAT",
+                            value,
+                            expected: "expected text or json".to_string(),
+                        })
+                    }
+                },
+            },
             bind,
         })
     }
@@ -164,6 +194,19 @@ mod tests {
         assert!(cfg.seed_demo);
         assert_eq!(cfg.n_plus_one_threshold, 10);
         assert!(cfg.api_docs, "the spec and the docs UI are on by default");
+        assert!(
+            cfg.metrics,
+            "metrics are on by default on a loopback address"
+        );
+        assert_eq!(cfg.log_format, LogFormat::Text);
+        assert!(!config(&[("MERCADO_BIND", "0.0.0.0:8080")]).unwrap().metrics);
+        assert_eq!(
+            config(&[("MERCADO_LOG_FORMAT", "JSON")])
+                .unwrap()
+                .log_format,
+            LogFormat::Json
+        );
+        assert!(config(&[("MERCADO_LOG_FORMAT", "yaml")]).is_err());
         assert!(
             cfg.debug_endpoints,
             "loopback bind turns debug endpoints on"

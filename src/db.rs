@@ -220,7 +220,13 @@ pub type PooledConnection = r2d2::PooledConnection<DbManager>;
 /// Builds the pool without opening a connection: start-up has already proven the database
 /// reachable (it ran the migrations), and a database that goes away later shows up as 503s
 /// until it comes back, not as a crash.
-pub fn build_pool(target: &DbTarget, config: &Config) -> DbPool {
+///
+/// `events` hears of every checkout and every timeout (the metrics' pool series).
+pub fn build_pool(
+    target: &DbTarget,
+    config: &Config,
+    events: impl r2d2::HandleEvent + 'static,
+) -> DbPool {
     r2d2::Pool::builder()
         .max_size(config.pool_size)
         // One warm connection; the rest open on demand. r2d2 keeps retrying in the background.
@@ -232,6 +238,7 @@ pub fn build_pool(target: &DbTarget, config: &Config) -> DbPool {
         // (tests/api/service.rs kills them all to check).
         .test_on_check_out(false)
         .connection_timeout(config.pool_timeout)
+        .event_handler(Box::new(events))
         .build_unchecked(DbManager::new(target.clone()))
 }
 

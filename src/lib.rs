@@ -20,6 +20,7 @@ pub mod dashboard;
 pub mod db;
 pub mod error;
 pub mod explain;
+pub mod metrics;
 pub mod models;
 pub mod openapi;
 pub mod querylog;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use mercado::commands;
-use mercado::config::Config;
+use mercado::config::{Config, LogFormat};
 use mercado::seed::generate::Shape;
 use mercado::seed::LoadMethod;
 use tracing_subscriber::EnvFilter;
@@ -60,6 +60,19 @@ enum Method {
     Copy,
 }
 
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`), as text for people or, with
+/// `MERCADO_LOG_FORMAT=json`, one JSON object per line for a log pipeline.
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
+}
+
 fn main() -> ExitCode {
     // Before anything else, and before any thread exists: setting environment variables while
     // other threads may read them is not sound.
@@ -70,12 +83,6 @@ fn main() -> ExitCode {
         }
     }
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
 
     // The spec depends on the code alone: it needs no settings and no database.
     if let Some(Command::Openapi) = cli.command {
@@ -83,32 +90,39 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
 
-    let result = Config::from_env()
-        .map_err(commands::StartError::from)
-        .and_then(|config| match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => commands::serve(config),
-            Command::Migrate => commands::migrate(&config),
-            Command::Seed {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("mercado: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    init_logging(config.log_format);
+
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => commands::serve(config),
+        Command::Migrate => commands::migrate(&config),
+        Command::Seed {
+            customers,
+            orders_per_customer,
+            seed,
+            reset,
+            method,
+        } => {
+            let shape = Shape {
                 customers,
                 orders_per_customer,
                 seed,
-                reset,
-                method,
-            } => {
-                let shape = Shape {
-                    customers,
-                    orders_per_customer,
-                    seed,
-                };
-                let method = method.map(|m| match m {
-                    Method::Insert => LoadMethod::Insert,
-                    Method::Copy => LoadMethod::Copy,
-                });
-                commands::seed(&config, shape, reset, method)
-            }
-            Command::Demo => commands::demo(&config),
-            Command::Openapi => Ok(()),
-        });
+            };
+            let method = method.map(|m| match m {
+                Method::Insert => LoadMethod::Insert,
+                Method::Copy => LoadMethod::Copy,
+            });
+            commands::seed(&config, shape, reset, method)
+        }
+        Command::Demo => commands::demo(&config),
+        Command::Openapi => Ok(()),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

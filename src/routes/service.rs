@@ -1,6 +1,6 @@
 //! `/health`, and the problem+json answers for requests that match no handler.
 
-use actix_web::HttpResponse;
+use actix_web::{web, HttpResponse};
 use diesel::connection::SimpleConnection;
 use serde::Serialize;
 
@@ -36,6 +36,21 @@ pub async fn openapi() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(crate::openapi::json())
+}
+
+/// The service's Prometheus metrics: requests, latency and statements per request by route,
+/// N+1 detections, the pool (`MERCADO_METRICS`).
+#[utoipa::path(get, path = "/metrics", tag = "service", operation_id = "metrics",
+    responses((status = 200, description = "Prometheus's text format, version 0.0.4.",
+        content_type = "text/plain", body = String)))]
+pub async fn metrics(
+    metrics: web::Data<crate::metrics::Metrics>,
+    pool: web::Data<crate::db::DbPool>,
+) -> HttpResponse {
+    let state = pool.state();
+    HttpResponse::Ok()
+        .content_type(crate::metrics::CONTENT_TYPE)
+        .body(metrics.encode((state.connections, state.idle_connections)))
 }
 
 /// The app's default service: no route matches the path.

@@ -183,6 +183,16 @@ impl Drop for TestDatabase {
     }
 }
 
+/// Settings with every optional route on, for the tests that walk the whole route table.
+pub fn every_route_on() -> mercado::app::Settings {
+    mercado::app::Settings {
+        n_plus_one_threshold: 10,
+        debug_endpoints: true,
+        api_docs: true,
+        metrics: true,
+    }
+}
+
 /// The configuration tests run with: defaults, pointed at `url`.
 pub fn test_config(url: &str) -> Config {
     let mut config = Config::from_lookup(|_| None).expect("default config");
@@ -207,7 +217,8 @@ impl TestApp {
     /// Starts the server on port 0 with `config`. `database`, if given, is removed on drop.
     pub fn start(backend: Backend, config: &Config, database: Option<TestDatabase>) -> TestApp {
         let target = DbTarget::parse(&config.database_url).expect("valid URL");
-        let pool = db::build_pool(&target, config);
+        let metrics = std::sync::Arc::new(mercado::metrics::Metrics::new(backend));
+        let pool = db::build_pool(&target, config, metrics.pool_events());
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let address = format!("http://{}", listener.local_addr().unwrap());
 
@@ -217,7 +228,7 @@ impl TestApp {
         let thread = std::thread::spawn(move || {
             let system = actix_web::rt::System::new();
             let _ = system.block_on(async move {
-                let server = mercado::app::run(listener, server_pool, &server_config)
+                let server = mercado::app::run(listener, server_pool, &server_config, metrics)
                     .expect("server starts");
                 tx.send(server.handle()).expect("test is waiting");
                 server.await

@@ -13,6 +13,7 @@ mod customers;
 mod dashboard;
 mod errors;
 mod explain;
+mod metrics;
 mod n_plus_one;
 mod openapi;
 mod orders;

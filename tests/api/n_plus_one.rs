@@ -3,7 +3,7 @@
 
 use diesel::dsl::count_star;
 use diesel::prelude::*;
-use mercado::app::{endpoints, Settings};
+use mercado::app::endpoints;
 use mercado::schema::orders;
 use serde_json::{json, Value};
 
@@ -227,11 +227,7 @@ fn no_route_trips_the_detector(app: &TestApp) {
         product: 1,
         order: 1,
     };
-    let settings = Settings {
-        n_plus_one_threshold: 10,
-        debug_endpoints: true,
-        api_docs: true,
-    };
+    let settings = crate::helpers::every_route_on();
 
     let mut table: Vec<(String, String)> = endpoints(&settings)
         .iter()

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use mercado::app::{endpoints, Settings};
+use mercado::app::endpoints;
 use serde_json::Value;
 
 use crate::helpers::spawn_app_with;
@@ -27,11 +27,7 @@ fn spec_operations(spec: &Value) -> BTreeSet<(String, String)> {
 
 #[test]
 fn the_spec_and_the_route_table_list_the_same_operations() {
-    let settings = Settings {
-        n_plus_one_threshold: 10,
-        debug_endpoints: true,
-        api_docs: true,
-    };
+    let settings = crate::helpers::every_route_on();
     let table: BTreeSet<(String, String)> = endpoints(&settings)
         .iter()
         .map(|e| (e.method.to_string(), e.path.to_string()))

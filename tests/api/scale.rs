@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use diesel::dsl::count_star;
 use diesel::prelude::*;
-use mercado::app::{endpoints, Settings};
+use mercado::app::endpoints;
 use mercado::schema::{customers, orders};
 use serde_json::{json, Value};
 
@@ -24,11 +24,7 @@ struct Cost {
 /// Sends every route of the table once and returns the cost of each, keyed by method and
 /// path pattern (with the strategy filled in for the dashboard and explain routes).
 fn cost_of_every_route(app: &TestApp, round: u32) -> BTreeMap<String, Cost> {
-    let settings = Settings {
-        n_plus_one_threshold: 10,
-        debug_endpoints: true,
-        api_docs: true,
-    };
+    let settings = crate::helpers::every_route_on();
     // The customer with the most orders: their reads grow most with the data.
     let (busiest, _) = orders::table
         .group_by(orders::customer_id)
