@@ -11,9 +11,14 @@
 # machine, and prints Mercado's GET /customers/{id} rate as a fraction of it.
 #
 # Needs wrk (Debian: apt-get install wrk) and, for PostgreSQL, psql and pgbench.
+# Then it measures what /metrics costs: GET /customers/{id} at 8 connections with
+# MERCADO_METRICS=false and =true, alternating off/on three times, and prints each run and the
+# median difference.
+#
 # Settings: LOAD_SECONDS (per run, default 10), LOAD_CONCURRENCY (default "1 8 32"),
-# LOAD_PORT (default 18080), MERCADO_TEST_PG_URL (admin URL, default
-# postgres://postgres@127.0.0.1:5432/postgres). Everything it creates is removed on exit.
+# LOAD_PORT (default 18080), LOAD_SECTIONS ("table metrics", the default, or either one),
+# MERCADO_TEST_PG_URL (admin URL, default postgres://postgres@127.0.0.1:5432/postgres).
+# Everything it creates is removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +27,7 @@ CONCURRENCY=${LOAD_CONCURRENCY:-"1 8 32"}
 PORT=${LOAD_PORT:-18080}
 PG_ADMIN=${MERCADO_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 BACKENDS=${*:-"postgresql sqlite"}
+SECTIONS=${LOAD_SECTIONS:-"table metrics"}
 CUSTOMERS=20000
 
 command -v wrk >/dev/null || { echo "load.sh needs wrk (Debian: apt-get install wrk)" >&2; exit 1; }
@@ -70,6 +76,23 @@ drive() {
     echo "$rps ${p50:-?} ${p99:-?} ${bad:-0} ${timeouts:-0}"
 }
 
+# Starts `mercado serve` on $1 with MERCADO_METRICS=$2 and waits for it to answer.
+start_server() {
+    DATABASE_URL=$1 MERCADO_BIND=127.0.0.1:$PORT MERCADO_SEED_DEMO=false \
+        MERCADO_DEBUG_ENDPOINTS=false MERCADO_METRICS=$2 RUST_LOG=warn "$BIN" serve &
+    SERVER_PID=$!
+    for _ in $(seq 1 50); do
+        curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break
+        sleep 0.2
+    done
+}
+
+stop_server() {
+    kill "$SERVER_PID"
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+}
+
 for backend in $BACKENDS; do
     echo "== $backend =="
     case $backend in
@@ -84,15 +107,30 @@ for backend in $BACKENDS; do
     esac
 
     DATABASE_URL=$url "$BIN" seed --customers $CUSTOMERS --orders-per-customer 5 --seed 42 --reset | tail -1
-    DATABASE_URL=$url MERCADO_BIND=127.0.0.1:$PORT MERCADO_SEED_DEMO=false \
-        MERCADO_DEBUG_ENDPOINTS=false RUST_LOG=warn "$BIN" serve &
-    SERVER_PID=$!
-    for _ in $(seq 1 50); do
-        curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break
-        sleep 0.2
-    done
-
     base="http://127.0.0.1:$PORT"
+
+    if [[ " $SECTIONS " == *" metrics "* ]]; then
+        echo "| backend | MERCADO_METRICS | run | GET /customers/{id} req/s at 8 connections |"
+        echo "|---|---|---|---|"
+        declare -A rates=([false]="" [true]="")
+        for round in 1 2 3; do
+            for metrics in false true; do
+                start_server "$url" "$metrics"
+                wrk -t 2 -c 8 -d 2s -s "$WORK/random_customer.lua" "$base/customers/1" >/dev/null
+                read -r rps _ < <(drive 8 "$base/customers/1" "$WORK/random_customer.lua")
+                stop_server
+                rates[$metrics]="${rates[$metrics]} $rps"
+                echo "| $backend | $metrics | $round | $rps |"
+            done
+        done
+        median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+        off=$(median "${rates[false]}"); on=$(median "${rates[true]}")
+        awk -v off="$off" -v on="$on" -v b="$backend" \
+            'BEGIN { printf "%s: median %s req/s with metrics off, %s on: %+.1f%%\n", b, off, on, 100 * (on - off) / off }'
+    fi
+    [[ " $SECTIONS " == *" table "* ]] || continue
+
+    start_server "$url" true
     endpoints=("/customers/{id}" "/orders?limit=50" "/dashboard/batched?limit=100" "/reports/top-customers")
     # Warm the caches (database pages, prepared statements, the pool) before measuring.
     for endpoint in "${endpoints[@]}"; do
@@ -115,9 +153,7 @@ for backend in $BACKENDS; do
         done
     done
     echo "peak RSS of mercado serve: $(awk '/VmHWM/ {printf "%.1f MiB", $2 / 1024}' "/proc/$SERVER_PID/status")"
-    kill "$SERVER_PID"
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=""
+    stop_server
 
     if [ "$backend" = postgresql ] && command -v pgbench >/dev/null; then
         bench_db="mercado_pgbench_$$"
