@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::db::DbPool;
 use crate::error::ApiError;
 use crate::metrics::{self, Metrics, Observed};
-use crate::querylog::{Logged, QueryLog, StatementGroup};
+use crate::querylog::{round_to_micros, Logged, QueryLog, StatementGroup};
 use crate::routes::debug::{Kept, RecentRequests, RequestSummary};
 use crate::routes::input::{json_config, BULK_JSON_LIMIT_BYTES, JSON_LIMIT_BYTES};
 use crate::routes::{categories, customers, dashboard, debug, orders, products, reports, service};
@@ -285,8 +285,12 @@ async fn observe(
     add_headers(res.headers_mut(), &finished);
     log_access(&finished, &label);
     if let Some(settings) = settings {
-        let detected =
-            detect_n_plus_one(res.headers_mut(), &finished, settings.n_plus_one_threshold);
+        let detected = detect_n_plus_one(
+            res.headers_mut(),
+            &finished,
+            &label,
+            settings.n_plus_one_threshold,
+        );
         if let Some(metrics) = metrics.filter(|_| settings.metrics && label != "/metrics") {
             count_in_metrics(&metrics, &finished, &label, detected);
         }
@@ -320,7 +324,12 @@ fn add_headers(headers: &mut HeaderMap, request: &Finished) {
 
 /// The N+1 detector: one statement text repeated `threshold` times in one request gets an
 /// `X-N-Plus-One` header naming it, and a warning in the log naming the route.
-fn detect_n_plus_one(headers: &mut HeaderMap, request: &Finished, threshold: usize) -> bool {
+fn detect_n_plus_one(
+    headers: &mut HeaderMap,
+    request: &Finished,
+    route: &str,
+    threshold: usize,
+) -> bool {
     let Some(repeated) = StatementGroup::most_repeated(&request.logged.groups, threshold) else {
         return false;
     };
@@ -328,7 +337,7 @@ fn detect_n_plus_one(headers: &mut HeaderMap, request: &Finished, threshold: usi
         target: "mercado::n_plus_one",
         request_id = request.id,
         method = %request.method,
-        route = request.route,
+        route,
         path = request.path,
         count = repeated.count,
         sql = repeated.sql,
@@ -388,7 +397,7 @@ fn log_access(request: &Finished, route: &str) {
         path = request.path,
         status = request.status,
         statements = request.logged.count,
-        db_ms = format!("{:.3}", request.logged.total.as_secs_f64() * 1e3),
-        ms = format!("{:.2}", request.elapsed_ms),
+        db_ms = round_to_micros(request.logged.total.as_secs_f64() * 1e3),
+        ms = round_to_micros(request.elapsed_ms),
     );
 }

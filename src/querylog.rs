@@ -123,6 +123,12 @@ pub fn recording<C: Connection, T>(
     (result, lost.load(Ordering::Relaxed))
 }
 
+/// Milliseconds to three decimals (microseconds): all the precision a timing here carries.
+/// For JSON (logs, `/_debug/queries`), where `0.17694100000000001` would only be noise.
+pub fn round_to_micros(ms: f64) -> f64 {
+    (ms * 1e3).round() / 1e3
+}
+
 /// What [`measure`] saw.
 #[derive(Debug, Clone)]
 pub struct Measured<T> {

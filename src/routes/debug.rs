@@ -20,7 +20,7 @@ use super::{Db, Items};
 use crate::error::ApiError;
 use crate::explain::{self, ExplainedStatement};
 use crate::openapi::NotFound;
-use crate::querylog::{Logged, StatementGroup};
+use crate::querylog::{round_to_micros, Logged, StatementGroup};
 
 /// How many requests the endpoints remember.
 pub const KEEP_REQUESTS: usize = 50;
@@ -123,7 +123,7 @@ impl Kept {
             path: summary_of.path,
             status: summary_of.status,
             query_count: logged.count,
-            duration_ms: summary_of.duration_ms,
+            duration_ms: round_to_micros(summary_of.duration_ms),
             statements: logged
                 .groups
                 .iter()
@@ -131,7 +131,7 @@ impl Kept {
                 .map(|group| StatementRecord {
                     sql: group.sql.chars().take(SUMMARY_SQL_CHARS).collect(),
                     count: group.count,
-                    total_ms: group.total.as_secs_f64() * 1e3,
+                    total_ms: round_to_micros(group.total.as_secs_f64() * 1e3),
                     duplicates: group.duplicates,
                 })
                 .collect(),
@@ -171,11 +171,11 @@ impl Kept {
                 .map(|group| StatementRecord {
                     sql: group.sql.clone(),
                     count: group.count,
-                    total_ms: group.total.as_secs_f64() * 1e3,
+                    total_ms: round_to_micros(group.total.as_secs_f64() * 1e3),
                     duplicates: group.duplicates,
                 })
                 .collect(),
-            db_ms: self.logged.total.as_secs_f64() * 1e3,
+            db_ms: round_to_micros(self.logged.total.as_secs_f64() * 1e3),
             timeline: self
                 .logged
                 .statements
