@@ -4,9 +4,16 @@
 --
 -- PostgreSQL differs from SQLite here: months come from generate_series over timestamps and
 -- are formatted with to_char; SQLite has neither, and counts months with a recursive CTE.
+--
+-- `revenue` reads only the orders of the range, through orders_placed_at_idx (the second
+-- migration), because the range is a condition on placed_at itself: an index on a column
+-- serves conditions on the column, not on to_char(column). A missing bound becomes -infinity or
+-- infinity rather than an OR, so the condition keeps that shape whatever is bound. For the same
+-- reason `bounds` takes MIN and MAX of placed_at and formats the result: the index answers each
+-- by reading one entry at one end. docs/BENCHMARKS.md has the plans before and after.
 WITH bounds AS (
-    SELECT COALESCE($1, MIN(to_char(placed_at, 'YYYY-MM'))) AS first_month,
-           COALESCE($2, MAX(to_char(placed_at, 'YYYY-MM'))) AS last_month
+    SELECT COALESCE($1, to_char(MIN(placed_at), 'YYYY-MM')) AS first_month,
+           COALESCE($2, to_char(MAX(placed_at), 'YYYY-MM')) AS last_month
       FROM orders
      WHERE status <> 'cancelled'
 ),
@@ -24,6 +31,9 @@ revenue AS (
       FROM orders AS o
       LEFT JOIN order_items AS oi ON oi.order_id = o.order_id
      WHERE o.status <> 'cancelled'
+       AND o.placed_at >= COALESCE(CAST(to_date($1, 'YYYY-MM') AS TIMESTAMP), '-infinity')
+       AND o.placed_at < COALESCE(CAST(to_date($2, 'YYYY-MM') AS TIMESTAMP) + INTERVAL '1 month',
+                                  'infinity')
      GROUP BY 1
 )
 SELECT to_char(m.month_start, 'YYYY-MM') AS month,

@@ -5,9 +5,16 @@
 -- SQLite differs from PostgreSQL here: it has no generate_series or to_char, so the months
 -- are counted by a recursive CTE with date(..., '+1 month') and formatted with strftime
 -- (placed_at is stored as 'YYYY-MM-DD HH:MM:SS.ffffff' text, which strftime reads).
+--
+-- `revenue` reads only the orders of the range, through an index (the second migration),
+-- because the range is a condition on placed_at itself, not on strftime(placed_at). The bounds
+-- are text, compared as text: from day 01 of the first month up to, not including, "day 32" of
+-- the last, which sorts after every real day of it (date(..., '+1 month') would give NULL after
+-- 9999-12, a month the API accepts). A missing bound becomes one that every date passes.
+-- docs/BENCHMARKS.md has the plans before and after.
 WITH RECURSIVE bounds AS (
-    SELECT COALESCE($1, MIN(strftime('%Y-%m', placed_at))) AS first_month,
-           COALESCE($2, MAX(strftime('%Y-%m', placed_at))) AS last_month
+    SELECT COALESCE($1, strftime('%Y-%m', MIN(placed_at))) AS first_month,
+           COALESCE($2, strftime('%Y-%m', MAX(placed_at))) AS last_month
       FROM orders
      WHERE status <> 'cancelled'
 ),
@@ -27,6 +34,8 @@ revenue AS (
       FROM orders AS o
       LEFT JOIN order_items AS oi ON oi.order_id = o.order_id
      WHERE o.status <> 'cancelled'
+       AND o.placed_at >= COALESCE($1, '0000-00') || '-01'
+       AND o.placed_at < COALESCE($2, '9999-99') || '-32'
      GROUP BY 1
 )
 SELECT m.month AS month,

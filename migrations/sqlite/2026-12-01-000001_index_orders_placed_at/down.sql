@@ -1,0 +1,2 @@
+-- Undoes up.sql.
+DROP INDEX orders_placed_at_idx;
