@@ -8,7 +8,10 @@
 //! [`write_transaction`], and there is no identity map (loading customer 5 twice gives two
 //! independent structs, and nothing is written back unless you write it).
 
+use std::collections::BTreeSet;
+
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::migration::MigrationSource;
 use diesel::pg::PgConnection;
 use diesel::r2d2::R2D2Connection;
 use diesel::sqlite::SqliteConnection;
@@ -242,6 +245,11 @@ pub fn build_pool(
         .build_unchecked(DbManager::new(target.clone()))
 }
 
+/// The two migration trees, compiled into the binary: `embed_migrations!` reads each directory's
+/// `up.sql`, `down.sql` and `metadata.toml` at build time, so the binary needs no SQL files and
+/// no diesel CLI where it runs. A migration whose `metadata.toml` says
+/// `run_in_transaction = false` (the PostgreSQL tree's `CREATE INDEX CONCURRENTLY`) runs
+/// without the transaction Diesel otherwise wraps each one in.
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
@@ -251,23 +259,131 @@ pub fn migrate(conn: &mut DbConnection) -> Result<Vec<String>, MigrationError> {
         DbConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
         DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
     }
-    .map_err(|e| MigrationError(e.to_string()))?;
+    .map_err(MigrationError::from)?;
     Ok(applied.iter().map(|v| v.to_string()).collect())
 }
 
-/// Reverts every applied migration (newest first). Used by the schema tests to prove that
-/// each `down.sql` undoes its `up.sql`.
-pub fn revert_all(conn: &mut DbConnection) -> Result<(), MigrationError> {
-    match conn {
-        DbConnection::Postgresql(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS).map(drop),
-        DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(drop),
-    }
-    .map_err(|e| MigrationError(e.to_string()))
+/// Where one migration stands in one database: a line of `mercado migrate --status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationStatus {
+    /// The directory name, `2026-12-01-000001_index_orders_placed_at`; for a migration this
+    /// binary does not embed, the version alone.
+    pub name: String,
+    /// What Diesel records in `__diesel_schema_migrations`: the digits of the name's timestamp.
+    pub version: String,
+    pub state: MigrationState,
 }
 
+/// Whether a database has run a migration, as `__diesel_schema_migrations` records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrationState {
+    Applied,
+    Pending,
+    /// Recorded as applied, but not in this binary: a newer build migrated this database.
+    /// This binary cannot revert it (it has no `down.sql` for it).
+    AppliedNotEmbedded,
+}
+
+/// Every migration this binary embeds for the connection's backend, oldest first, each applied
+/// or pending; then any migration the database records that this binary does not know.
+///
+/// It changes no schema, but like every Diesel harness call it first creates the bookkeeping
+/// table `__diesel_schema_migrations` if the database has none.
+pub fn migration_status(conn: &mut DbConnection) -> Result<Vec<MigrationStatus>, MigrationError> {
+    match conn {
+        DbConnection::Postgresql(c) => status_of(c, &POSTGRES_MIGRATIONS),
+        DbConnection::Sqlite(c) => status_of(c, &SQLITE_MIGRATIONS),
+    }
+    .map_err(MigrationError::from)
+}
+
+/// [`migration_status`] for one concrete connection: written once, compiled per backend.
+fn status_of<DB, C>(
+    conn: &mut C,
+    source: &EmbeddedMigrations,
+) -> diesel::migration::Result<Vec<MigrationStatus>>
+where
+    DB: diesel::backend::Backend,
+    C: MigrationHarness<DB>,
+{
+    let mut applied: BTreeSet<String> = conn
+        .applied_migrations()?
+        .iter()
+        .map(|version| version.to_string())
+        .collect();
+    let mut statuses: Vec<MigrationStatus> = MigrationSource::<DB>::migrations(source)?
+        .iter()
+        .map(|migration| {
+            let version = migration.name().version().to_string();
+            let state = if applied.remove(&version) {
+                MigrationState::Applied
+            } else {
+                MigrationState::Pending
+            };
+            MigrationStatus {
+                name: migration.name().to_string(),
+                version,
+                state,
+            }
+        })
+        .collect();
+    // What is left was applied by something other than this binary.
+    statuses.extend(applied.into_iter().map(|version| MigrationStatus {
+        name: version.clone(),
+        version,
+        state: MigrationState::AppliedNotEmbedded,
+    }));
+    statuses.sort_by(|a, b| a.version.cmp(&b.version));
+    Ok(statuses)
+}
+
+/// Applies the oldest pending migration only; returns its version, or `None` when nothing is
+/// pending. `mercado migrate` applies them all with [`migrate`]; the round-trip test steps
+/// through them with this, one at a time.
+pub fn migrate_one(conn: &mut DbConnection) -> Result<Option<String>, MigrationError> {
+    let pending = migration_status(conn)?
+        .iter()
+        .any(|m| m.state == MigrationState::Pending);
+    if !pending {
+        return Ok(None);
+    }
+    let version = match conn {
+        DbConnection::Postgresql(c) => c.run_next_migration(POSTGRES_MIGRATIONS),
+        DbConnection::Sqlite(c) => c.run_next_migration(SQLITE_MIGRATIONS),
+    }
+    .map_err(MigrationError::from)?;
+    Ok(Some(version.to_string()))
+}
+
+/// Reverts the newest applied migration (runs its `down.sql`, in a transaction unless its
+/// `metadata.toml` says otherwise) and returns its version, or `None` when nothing is applied.
+/// This is `mercado migrate --revert`; whether it should run at all is the caller's question.
+pub fn revert_newest(conn: &mut DbConnection) -> Result<Option<String>, MigrationError> {
+    let any_applied = migration_status(conn)?
+        .iter()
+        .any(|m| m.state != MigrationState::Pending);
+    if !any_applied {
+        return Ok(None);
+    }
+    let version = match conn {
+        DbConnection::Postgresql(c) => c.revert_last_migration(POSTGRES_MIGRATIONS),
+        DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
+    }
+    .map_err(MigrationError::from)?;
+    Ok(Some(version.to_string()))
+}
+
+/// A migration that could not be applied or reverted, or a migration table that could not be
+/// read; Diesel's message, which names the migration and carries the database's error.
 #[derive(Debug, thiserror::Error)]
 #[error("migration failed: {0}")]
 pub struct MigrationError(String);
+
+impl From<Box<dyn std::error::Error + Send + Sync>> for MigrationError {
+    fn from(err: Box<dyn std::error::Error + Send + Sync>) -> MigrationError {
+        MigrationError(err.to_string())
+    }
+}
 
 /// Runs `f` in a transaction that is allowed to write: commit when it returns `Ok`, roll back
 /// when it returns `Err`. Nothing of a failed write is left behind.
