@@ -1,11 +1,12 @@
-//! What the command line runs: `serve`, `migrate`, `seed` and `demo`. `main.rs` parses the arguments and calls
-//! one of these; each returns a [`StartError`] that `main` prints as one line.
+//! What the command line runs: `serve`, `migrate` (with `--status` and `--revert`), `seed` and
+//! `demo`. `main.rs` parses the arguments and calls one of these; each returns a [`StartError`]
+//! that `main` prints as one line.
 
 use std::net::TcpListener;
 
 use crate::config::{Config, ConfigError};
 use crate::dashboard::Strategy;
-use crate::db::{self, DbTarget, MigrationError};
+use crate::db::{self, DbTarget, MigrationError, MigrationState};
 use crate::explain;
 use crate::models::Page;
 use crate::querylog;
@@ -25,6 +26,20 @@ pub enum StartError {
     },
     #[error(transparent)]
     Migration(#[from] MigrationError),
+    #[error(
+        "refusing to revert {migration}: the {backend} database {database} has customers \
+         (run again with --yes to revert it anyway)"
+    )]
+    RevertRefused {
+        migration: String,
+        backend: &'static str,
+        database: String,
+    },
+    #[error(
+        "cannot revert {version}: the newest applied migration is not in this binary \
+         (revert it with the build that applied it)"
+    )]
+    RevertNotEmbedded { version: String },
     #[error(transparent)]
     Seed(#[from] SeedError),
     #[error("database error: {0}")]
@@ -57,19 +72,100 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// `mercado migrate`: applies pending migrations and says which.
-pub fn migrate(config: &Config) -> Result<(), StartError> {
+/// What `mercado migrate` is asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrateAction {
+    /// Apply every pending migration (plain `mercado migrate`).
+    Apply,
+    /// List every migration as applied or pending; change nothing (`--status`).
+    Status,
+    /// Revert the newest applied migration (`--revert`); `confirmed` is `--yes`.
+    Revert { confirmed: bool },
+}
+
+/// `mercado migrate`: applies pending migrations and says which, or lists them, or reverts the
+/// newest. `--status` and `--revert` apply nothing first: they report or undo what is there.
+pub fn migrate(config: &Config, action: MigrateAction) -> Result<(), StartError> {
     let (target, mut conn) = connect(config)?;
-    let applied = db::migrate(&mut conn)?;
-    if applied.is_empty() {
-        println!("{} database is up to date", target.backend.name());
-    } else {
-        println!(
-            "applied {} migration(s): {}",
-            applied.len(),
-            applied.join(", ")
-        );
+    match action {
+        MigrateAction::Apply => {
+            let applied = db::migrate(&mut conn)?;
+            if applied.is_empty() {
+                println!("{} database is up to date", target.backend.name());
+            } else {
+                println!(
+                    "applied {} migration(s): {}",
+                    applied.len(),
+                    applied.join(", ")
+                );
+            }
+        }
+        MigrateAction::Status => {
+            println!(
+                "migrations of the {} database {}:",
+                target.backend.name(),
+                target.redacted()
+            );
+            for migration in db::migration_status(&mut conn)? {
+                let name = migration.name;
+                match migration.state {
+                    MigrationState::Applied => println!("  applied  {name}"),
+                    MigrationState::Pending => println!("  pending  {name}"),
+                    MigrationState::AppliedNotEmbedded => {
+                        println!("  applied  {name} (not in this binary: a newer build applied it)")
+                    }
+                }
+            }
+        }
+        MigrateAction::Revert { confirmed } => revert(&target, &mut conn, confirmed)?,
     }
+    Ok(())
+}
+
+/// `mercado migrate --revert`: runs the newest applied migration's `down.sql`.
+///
+/// A `down.sql` can destroy data (the first migration's drops every table), and a revert is
+/// typed by hand, often against the wrong `DATABASE_URL`. So on a database that has customers it
+/// wants `--yes`, and it names the database in the refusal, as `seed --reset` does.
+fn revert(
+    target: &DbTarget,
+    conn: &mut db::DbConnection,
+    confirmed: bool,
+) -> Result<(), StartError> {
+    let statuses = db::migration_status(conn)?;
+    let Some(newest) = statuses
+        .iter()
+        .rev()
+        .find(|m| m.state != MigrationState::Pending)
+    else {
+        println!(
+            "nothing to revert: no migration is applied to the {} database {}",
+            target.backend.name(),
+            target.redacted()
+        );
+        return Ok(());
+    };
+    // Diesel would say it cannot find the migration "in the migrations directory"; say why.
+    if newest.state == MigrationState::AppliedNotEmbedded {
+        return Err(StartError::RevertNotEmbedded {
+            version: newest.version.clone(),
+        });
+    }
+    // Every migration from the first on leaves a customers table to ask.
+    if !confirmed && seed::has_customers(conn)? {
+        return Err(StartError::RevertRefused {
+            migration: newest.name.clone(),
+            backend: target.backend.name(),
+            database: target.redacted(),
+        });
+    }
+    db::revert_newest(conn)?;
+    println!(
+        "reverted {} on the {} database {}",
+        newest.name,
+        target.backend.name(),
+        target.redacted()
+    );
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use mercado::commands;
+use mercado::commands::{self, MigrateAction};
 use mercado::config::{Config, LogFormat};
 use mercado::seed::generate::Shape;
 use mercado::seed::LoadMethod;
@@ -24,8 +24,18 @@ struct Cli {
 enum Command {
     /// Run pending migrations, then serve HTTP until Ctrl-C or SIGTERM (the default).
     Serve,
-    /// Run pending migrations and exit.
-    Migrate,
+    /// Run pending migrations and exit; or, with a flag, list them or revert the newest.
+    Migrate {
+        /// List every migration this binary embeds as applied or pending, and change nothing.
+        #[arg(long, conflicts_with = "revert")]
+        status: bool,
+        /// Revert the newest applied migration (run its down.sql).
+        #[arg(long)]
+        revert: bool,
+        /// With --revert: go ahead even though the database has customers.
+        #[arg(long, requires = "revert")]
+        yes: bool,
+    },
     /// Load a deterministic shop: the same arguments give the same rows on every backend.
     Seed {
         /// How many customers to create.
@@ -101,7 +111,18 @@ fn main() -> ExitCode {
 
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => commands::serve(config),
-        Command::Migrate => commands::migrate(&config),
+        Command::Migrate {
+            status,
+            revert,
+            yes,
+        } => {
+            let action = match (status, revert) {
+                (true, _) => MigrateAction::Status,
+                (false, true) => MigrateAction::Revert { confirmed: yes },
+                (false, false) => MigrateAction::Apply,
+            };
+            commands::migrate(&config, action)
+        }
         Command::Seed {
             customers,
             orders_per_customer,

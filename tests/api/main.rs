@@ -14,6 +14,7 @@ mod dashboard;
 mod errors;
 mod explain;
 mod metrics;
+mod migrations;
 mod n_plus_one;
 mod openapi;
 mod orders;
