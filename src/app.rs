@@ -6,7 +6,7 @@
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
@@ -245,10 +245,12 @@ struct Finished {
     id: String,
     method: Method,
     path: String,
-    /// The route pattern (`/customers/{id}`), or the path when no route matched.
+    /// The route label, the same in the log, the metrics and the debug record: the pattern
+    /// (`/customers/{id}`), a dashboard strategy of its own, or `unmatched`
+    /// ([`metrics::route_label`]).
     route: String,
     status: u16,
-    elapsed_ms: f64,
+    elapsed: Duration,
     /// The request's statements, taken out of its log: nothing reads the log any more.
     logged: Logged,
 }
@@ -270,29 +272,24 @@ async fn observe(
 
     let mut res = next.call(req).await?;
 
-    let pattern = res.request().match_pattern();
-    let label = metrics::route_label(pattern.as_deref(), &path);
-    let route = pattern.unwrap_or_else(|| path.clone());
+    let route = metrics::route_label(res.request().match_pattern().as_deref(), &path);
     let finished = Finished {
         id,
         method,
         path,
         route,
         status: res.status().as_u16(),
-        elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
+        elapsed: started.elapsed(),
         logged: log.take(),
     };
     add_headers(res.headers_mut(), &finished);
-    log_access(&finished, &label);
+    log_access(&finished);
     if let Some(settings) = settings {
-        let detected = detect_n_plus_one(
-            res.headers_mut(),
-            &finished,
-            &label,
-            settings.n_plus_one_threshold,
-        );
-        if let Some(metrics) = metrics.filter(|_| settings.metrics && label != "/metrics") {
-            count_in_metrics(&metrics, &finished, &label, detected);
+        let detected =
+            detect_n_plus_one(res.headers_mut(), &finished, settings.n_plus_one_threshold);
+        if let Some(metrics) = metrics.filter(|_| settings.metrics && finished.route != "/metrics")
+        {
+            count_in_metrics(&metrics, &finished, detected);
         }
         if settings.debug_endpoints {
             if let Some(recent) = recent {
@@ -324,12 +321,7 @@ fn add_headers(headers: &mut HeaderMap, request: &Finished) {
 
 /// The N+1 detector: one statement text repeated `threshold` times in one request gets an
 /// `X-N-Plus-One` header naming it, and a warning in the log naming the route.
-fn detect_n_plus_one(
-    headers: &mut HeaderMap,
-    request: &Finished,
-    route: &str,
-    threshold: usize,
-) -> bool {
+fn detect_n_plus_one(headers: &mut HeaderMap, request: &Finished, threshold: usize) -> bool {
     let Some(repeated) = StatementGroup::most_repeated(&request.logged.groups, threshold) else {
         return false;
     };
@@ -337,7 +329,7 @@ fn detect_n_plus_one(
         target: "mercado::n_plus_one",
         request_id = request.id,
         method = %request.method,
-        route,
+        route = request.route,
         path = request.path,
         count = repeated.count,
         sql = repeated.sql,
@@ -358,12 +350,12 @@ fn detect_n_plus_one(
 
 /// The request in the Prometheus series of `/metrics` (requests to `/metrics` itself are left
 /// out: a scrape every few seconds would drown the routes being watched).
-fn count_in_metrics(metrics: &Metrics, request: &Finished, route: &str, n_plus_one: bool) {
+fn count_in_metrics(metrics: &Metrics, request: &Finished, n_plus_one: bool) {
     metrics.observe(Observed {
         method: request.method.as_str(),
-        route,
+        route: &request.route,
         status: request.status,
-        duration: std::time::Duration::from_secs_f64(request.elapsed_ms / 1e3),
+        duration: request.elapsed,
         statements: request.logged.count,
         db_time: request.logged.total,
         n_plus_one,
@@ -382,22 +374,22 @@ fn remember_for_debug(recent: &RecentRequests, request: Finished, threshold: usi
         method: request.method.to_string(),
         path: request.path,
         status: request.status,
-        duration_ms: request.elapsed_ms,
+        duration_ms: request.elapsed.as_secs_f64() * 1e3,
     };
     recent.record(Kept::new(summary, request.logged, threshold));
 }
 
 /// One access line per request: what was asked, what it cost in the database, and its id.
-fn log_access(request: &Finished, route: &str) {
+fn log_access(request: &Finished) {
     tracing::info!(
         target: "mercado::http",
         request_id = request.id,
         method = %request.method,
-        route,
+        route = request.route,
         path = request.path,
         status = request.status,
         statements = request.logged.count,
         db_ms = round_to_micros(request.logged.total.as_secs_f64() * 1e3),
-        ms = round_to_micros(request.elapsed_ms),
+        ms = round_to_micros(request.elapsed.as_secs_f64() * 1e3),
     );
 }

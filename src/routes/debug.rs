@@ -54,6 +54,18 @@ pub struct StatementRecord {
     pub duplicates: usize,
 }
 
+impl StatementRecord {
+    /// One SQL text's runs, its text cut to `max_chars`.
+    fn new(group: &StatementGroup, max_chars: usize) -> StatementRecord {
+        StatementRecord {
+            sql: group.sql.chars().take(max_chars).collect(),
+            count: group.count,
+            total_ms: round_to_micros(group.total.as_secs_f64() * 1e3),
+            duplicates: group.duplicates,
+        }
+    }
+}
+
 /// The N+1 detector's verdict on one request.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Verdict {
@@ -128,12 +140,7 @@ impl Kept {
                 .groups
                 .iter()
                 .take(SUMMARY_GROUPS)
-                .map(|group| StatementRecord {
-                    sql: group.sql.chars().take(SUMMARY_SQL_CHARS).collect(),
-                    count: group.count,
-                    total_ms: round_to_micros(group.total.as_secs_f64() * 1e3),
-                    duplicates: group.duplicates,
-                })
+                .map(|group| StatementRecord::new(group, SUMMARY_SQL_CHARS))
                 .collect(),
         };
         Kept {
@@ -168,12 +175,7 @@ impl Kept {
             duration_ms: summary.duration_ms,
             statements: groups
                 .iter()
-                .map(|group| StatementRecord {
-                    sql: group.sql.clone(),
-                    count: group.count,
-                    total_ms: round_to_micros(group.total.as_secs_f64() * 1e3),
-                    duplicates: group.duplicates,
-                })
+                .map(|group| StatementRecord::new(group, usize::MAX))
                 .collect(),
             db_ms: round_to_micros(self.logged.total.as_secs_f64() * 1e3),
             timeline: self

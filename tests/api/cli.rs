@@ -4,21 +4,7 @@ use std::process::Command;
 
 use mercado::db::Backend;
 
-use crate::helpers::TestDatabase;
-
-fn mercado(database_url: &str, args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_mercado"))
-        .args(args)
-        .env("DATABASE_URL", database_url)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run mercado");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
+use crate::helpers::{mercado, TestDatabase};
 
 /// `seed --reset` empties whatever `DATABASE_URL` points at, so it says which database that is
 /// before it starts and again when it is done, never with a password.
@@ -42,9 +28,10 @@ fn seed_reset_names_the_database_it_empties_without_its_password() {
             "--reset",
         ];
 
-        let (ok, stdout, stderr) = mercado(&url, &args);
+        let run = mercado(&url, &args);
+        let stdout = run.stdout;
 
-        assert!(ok, "{stderr}");
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
         let lines: Vec<&str> = stdout.lines().collect();
         let where_ = database.url.rsplit('/').next().unwrap();
         assert!(

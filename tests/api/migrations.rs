@@ -1,32 +1,9 @@
 //! `mercado migrate --status` and `mercado migrate --revert [--yes]`, run as a user runs them,
 //! on both backends. (The round trip of every migration is in `schema.rs`.)
 
-use std::process::Command;
-
 use mercado::db::Backend;
 
-use crate::helpers::TestDatabase;
-
-/// What one run of the binary did.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn mercado(database_url: &str, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_mercado"))
-        .args(args)
-        .env("DATABASE_URL", database_url)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run mercado");
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
+use crate::helpers::{mercado, Run, TestDatabase};
 
 /// The migration directories of the backend's tree, oldest first: what the binary embeds.
 fn migration_names(backend: Backend) -> Vec<String> {

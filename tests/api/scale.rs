@@ -11,9 +11,8 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 use mercado::app::endpoints;
 use mercado::schema::{customers, orders};
-use serde_json::{json, Value};
 
-use crate::helpers::TestApp;
+use crate::helpers::{body_for, TestApp};
 
 /// What one request cost: its statements, and their runs per SQL text.
 struct Cost {
@@ -106,33 +105,6 @@ fn cost_of_every_route(app: &TestApp, round: u32) -> BTreeMap<String, Cost> {
         }
     }
     costs
-}
-
-fn body_for(method: &str, pattern: &str, round: u32, customer: i64) -> Option<Value> {
-    let body = match (method, pattern) {
-        ("GET" | "DELETE", _) => return None,
-        ("POST", "/customers/bulk") => json!([
-            {"first_name": "Bulk", "last_name": "One", "email": format!("bulk.1.{round}@example.com")},
-            {"first_name": "Bulk", "last_name": "Two", "email": format!("bulk.2.{round}@example.com")},
-        ]),
-        ("POST", "/customers") => {
-            json!({"first_name": "S", "last_name": "T", "email": format!("new.{round}@example.com")})
-        }
-        ("PATCH", "/customers/{id}") => json!({"last_name": "Patched"}),
-        ("POST", "/categories") => json!({"name": "New", "parent_id": 1}),
-        ("PATCH", "/categories/{id}") => json!({"name": "Renamed", "parent_id": 2}),
-        ("POST", "/products") => {
-            json!({"sku": format!("NEW-{round}"), "name": "New", "category_id": 1, "unit_price_cents": 100})
-        }
-        ("PATCH", "/products/{id}") => json!({"unit_price_cents": 4321}),
-        ("POST", "/orders/bulk-status") => json!({"from_status": "pending", "to_status": "paid"}),
-        ("POST", "/orders") => {
-            json!({"customer_id": customer, "items": [{"product_id": 1, "quantity": 1}, {"product_id": 2, "quantity": 3}]})
-        }
-        ("PATCH", "/orders/{id}") => json!({"status": "cancelled"}),
-        _ => panic!("no request body for {method} {pattern}: add one to scale.rs's body_for"),
-    };
-    Some(body)
 }
 
 /// The statements that ran more often in `after` than in `before`, numbered, for a failure
