@@ -257,6 +257,9 @@ struct Finished {
 
 /// The one middleware: gives each request an id and a fresh [`QueryLog`] for `db::run` to
 /// fill, and once the handler has answered, runs the steps below in order.
+///
+/// Each step is kept out of line (`#[inline(never)]`), at the price of one call, so that a
+/// profile names it: docs/BENCHMARKS.md splits a request's cost by these names.
 async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -302,6 +305,7 @@ async fn observe(
 
 /// `X-Request-Id`, and what the request cost in the database: `X-Query-Count` and
 /// `Server-Timing`.
+#[inline(never)]
 fn add_headers(headers: &mut HeaderMap, request: &Finished) {
     let count = request.logged.count;
     let db_ms = request.logged.total.as_secs_f64() * 1e3;
@@ -321,6 +325,7 @@ fn add_headers(headers: &mut HeaderMap, request: &Finished) {
 
 /// The N+1 detector: one statement text repeated `threshold` times in one request gets an
 /// `X-N-Plus-One` header naming it, and a warning in the log naming the route.
+#[inline(never)]
 fn detect_n_plus_one(headers: &mut HeaderMap, request: &Finished, threshold: usize) -> bool {
     let Some(repeated) = StatementGroup::most_repeated(&request.logged.groups, threshold) else {
         return false;
@@ -350,6 +355,7 @@ fn detect_n_plus_one(headers: &mut HeaderMap, request: &Finished, threshold: usi
 
 /// The request in the Prometheus series of `/metrics` (requests to `/metrics` itself are left
 /// out: a scrape every few seconds would drown the routes being watched).
+#[inline(never)]
 fn count_in_metrics(metrics: &Metrics, request: &Finished, n_plus_one: bool) {
     metrics.observe(Observed {
         method: request.method.as_str(),
@@ -365,13 +371,14 @@ fn count_in_metrics(metrics: &Metrics, request: &Finished, n_plus_one: bool) {
 /// Keeps the request for `/_debug/queries`, unless it is a request to the debug tools
 /// themselves (`/_debug/*`, the lab's page and files): those would only crowd out the ones
 /// being debugged.
+#[inline(never)]
 fn remember_for_debug(recent: &RecentRequests, request: Finished, threshold: usize) {
     if request.route.starts_with("/_debug") || request.route.starts_with("/lab") {
         return;
     }
     let summary = RequestSummary {
         id: request.id,
-        method: request.method.to_string(),
+        method: request.method,
         path: request.path,
         status: request.status,
         duration_ms: request.elapsed.as_secs_f64() * 1e3,
@@ -380,6 +387,7 @@ fn remember_for_debug(recent: &RecentRequests, request: Finished, threshold: usi
 }
 
 /// One access line per request: what was asked, what it cost in the database, and its id.
+#[inline(never)]
 fn log_access(request: &Finished) {
     tracing::info!(
         target: "mercado::http",

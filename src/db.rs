@@ -27,6 +27,14 @@ use crate::querylog::{self, QueryLog};
 /// `sql_query` and transactions to whichever backend is inside. A few statements do not go
 /// through it (multi-row inserts, `copy_from`, `on_conflict`): for those, [`per_backend!`](crate::per_backend)
 /// matches on the variant and runs the same Diesel code against the concrete connection.
+///
+/// The forwarding has a price on every statement. Diesel walks a query several times before it
+/// runs (to collect its binds, to check it can be cached, to key the statement cache, and once
+/// more for the query log), and the derive's wrapper renders the whole query to SQL on each
+/// walk, with the cache keyed by that SQL. The concrete connection keys its cache by the query's
+/// type and renders nothing on a cache hit. So the reads that serve most requests (a row by id,
+/// a page, the category list) also go through `per_backend!`: for `GET /customers/{id}` on
+/// PostgreSQL that cut a fifth of the instructions a request costs (docs/BENCHMARKS.md).
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
     Postgresql(PgConnection),

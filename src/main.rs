@@ -1,6 +1,7 @@
 //! The `mercado` binary: read `.env`, parse the command line, run the command, and turn any
 //! failure into one line on stderr and exit code 1.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -72,15 +73,28 @@ enum Method {
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`), as text for people or, with
 /// `MERCADO_LOG_FORMAT=json`, one JSON object per line for a log pipeline.
-fn init_logging(format: LogFormat) {
+///
+/// A request formats its access line and hands it to a background thread, which writes it:
+/// writing to stderr is a system call, and when stderr is a pipe a slow reader would otherwise
+/// hold up every request. Nothing is dropped (`lossy(false)`: when 128,000 lines are waiting,
+/// the next one waits for room), and the returned guard writes what is left when `main` ends.
+/// Colours only on a terminal: escape codes in a log file are noise, and drawing them cost
+/// about a tenth of a `GET /customers/{id}` (docs/BENCHMARKS.md).
+fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("mercado-log")
+        .finish(std::io::stderr());
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(writer);
     match format {
         LogFormat::Text => logs.init(),
         LogFormat::Json => logs.json().flatten_event(true).init(),
     }
+    guard
 }
 
 fn main() -> ExitCode {
@@ -107,7 +121,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    init_logging(config.log_format);
+    let log_writer = init_logging(config.log_format);
 
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => commands::serve(config),
@@ -144,6 +158,8 @@ fn main() -> ExitCode {
         Command::Demo => commands::demo(&config),
         Command::Openapi => Ok(()),
     };
+    // The log lines still queued are written before the closing error, in the order they came.
+    drop(log_writer);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

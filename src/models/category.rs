@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::db::{self, DbConnection};
 use crate::models::is_foreign_key_violation;
+use crate::per_backend;
 use crate::schema::categories;
 
 #[derive(
@@ -66,18 +67,19 @@ impl CategoryError {
 impl Category {
     /// All categories by id. The tree is small (dozens of rows), so it is never paged.
     pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<Category>> {
-        categories::table
+        per_backend!(conn, |c| categories::table
             .select(Category::as_select())
             .order(categories::category_id)
-            .load(conn)
+            .load(c))
     }
 
     pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Category>> {
-        categories::table
+        // A hot read: on the concrete connection (see `per_backend!`).
+        per_backend!(conn, |c| categories::table
             .find(id)
             .select(Category::as_select())
-            .first(conn)
-            .optional()
+            .first(c)
+            .optional())
     }
 
     /// Applies a PATCH; `Ok(None)` when there is no such category.

@@ -58,11 +58,12 @@ impl CustomerChanges {
 
 impl Customer {
     pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Customer>> {
-        customers::table
+        // A hot read: on the concrete connection (see `per_backend!`).
+        per_backend!(conn, |c| customers::table
             .find(id)
             .select(Customer::as_select())
-            .first(conn)
-            .optional()
+            .first(c)
+            .optional())
     }
 
     pub fn exists(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
@@ -75,17 +76,20 @@ impl Customer {
         email: Option<&str>,
         page: Page,
     ) -> QueryResult<Vec<Customer>> {
-        // `into_boxed` lets the filter be added conditionally; the query stays fully typed.
-        let mut query = customers::table
-            .select(Customer::as_select())
-            .filter(customers::customer_id.gt(page.after()))
-            .order(customers::customer_id)
-            .limit(page.limit())
-            .into_boxed();
-        if let Some(email) = email {
-            query = query.filter(customers::email.eq(email));
-        }
-        query.load(conn)
+        // `into_boxed` lets the filter be added conditionally; the query stays fully typed. A
+        // boxed query belongs to one backend, so it is built inside `per_backend!`.
+        per_backend!(conn, |c| {
+            let mut query = customers::table
+                .select(Customer::as_select())
+                .filter(customers::customer_id.gt(page.after()))
+                .order(customers::customer_id)
+                .limit(page.limit())
+                .into_boxed();
+            if let Some(email) = email {
+                query = query.filter(customers::email.eq(email));
+            }
+            query.load(c)
+        })
     }
 
     /// Applies the given changes and returns the new row, or `None` when no such customer.

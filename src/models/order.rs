@@ -270,11 +270,12 @@ pub struct OrderFilter {
 
 impl Order {
     pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Order>> {
-        orders::table
+        // A hot read: on the concrete connection (see `per_backend!`).
+        per_backend!(conn, |c| orders::table
             .find(id)
             .select(Order::as_select())
-            .first(conn)
-            .optional()
+            .first(c)
+            .optional())
     }
 
     pub fn page(
@@ -282,19 +283,21 @@ impl Order {
         filter: OrderFilter,
         page: Page,
     ) -> QueryResult<Vec<Order>> {
-        let mut query = orders::table
-            .select(Order::as_select())
-            .filter(orders::order_id.gt(page.after))
-            .order(orders::order_id)
-            .limit(page.limit)
-            .into_boxed();
-        if let Some(customer_id) = filter.customer_id {
-            query = query.filter(orders::customer_id.eq(customer_id));
-        }
-        if let Some(status) = filter.status {
-            query = query.filter(orders::status.eq(status));
-        }
-        query.load(conn)
+        per_backend!(conn, |c| {
+            let mut query = orders::table
+                .select(Order::as_select())
+                .filter(orders::order_id.gt(page.after))
+                .order(orders::order_id)
+                .limit(page.limit)
+                .into_boxed();
+            if let Some(customer_id) = filter.customer_id {
+                query = query.filter(orders::customer_id.eq(customer_id));
+            }
+            if let Some(status) = filter.status {
+                query = query.filter(orders::status.eq(status));
+            }
+            query.load(c)
+        })
     }
 
     /// Every order of one customer, by id: `Order::belonging_to(&customer)` is

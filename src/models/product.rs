@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::db::DbConnection;
 use crate::models::{is_foreign_key_violation, Page};
+use crate::per_backend;
 use crate::schema::products;
 
 #[derive(
@@ -73,11 +74,12 @@ impl ProductError {
 
 impl Product {
     pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Product>> {
-        products::table
+        // A hot read: on the concrete connection (see `per_backend!`).
+        per_backend!(conn, |c| products::table
             .find(id)
             .select(Product::as_select())
-            .first(conn)
-            .optional()
+            .first(c)
+            .optional())
     }
 
     pub fn page(
@@ -85,16 +87,18 @@ impl Product {
         category_id: Option<i64>,
         page: Page,
     ) -> QueryResult<Vec<Product>> {
-        let mut query = products::table
-            .select(Product::as_select())
-            .filter(products::product_id.gt(page.after()))
-            .order(products::product_id)
-            .limit(page.limit())
-            .into_boxed();
-        if let Some(category_id) = category_id {
-            query = query.filter(products::category_id.eq(category_id));
-        }
-        query.load(conn)
+        per_backend!(conn, |c| {
+            let mut query = products::table
+                .select(Product::as_select())
+                .filter(products::product_id.gt(page.after()))
+                .order(products::product_id)
+                .limit(page.limit())
+                .into_boxed();
+            if let Some(category_id) = category_id {
+                query = query.filter(products::category_id.eq(category_id));
+            }
+            query.load(c)
+        })
     }
 
     /// Applies a PATCH; `Ok(None)` when there is no such product.

@@ -9,7 +9,7 @@
 //! [`crate::querylog::KEEP_STATEMENTS`] statements of 24 bytes on its timeline (about 1 MB) and its
 //! SQL texts; 50 requests at the bound hold about 50 MB, a typical request a few kilobytes.
 
-use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use actix_web::{web, HttpResponse};
@@ -109,44 +109,56 @@ pub struct RequestDetail<'a> {
     kept_statements: usize,
     /// Whether statements beyond the bound were left off the timeline.
     truncated: bool,
-    n_plus_one: &'a Verdict,
+    n_plus_one: Verdict,
 }
 
-/// What is remembered of one request.
+/// What is remembered of one request: what the middleware handed over, as it was. The
+/// summary and the verdict are built when someone asks, not on the request's path: requests
+/// are many and readers of `/_debug/queries` few.
 #[derive(Debug)]
 pub struct Kept {
-    summary: RequestRecord,
+    request: RequestSummary,
     logged: Logged,
-    verdict: Verdict,
+    threshold: usize,
 }
 
 impl Kept {
-    pub fn new(summary_of: RequestSummary, logged: Logged, threshold: usize) -> Kept {
-        let flagged = StatementGroup::most_repeated(&logged.groups, threshold);
-        let verdict = Verdict {
+    pub fn new(request: RequestSummary, logged: Logged, threshold: usize) -> Kept {
+        Kept {
+            request,
+            logged,
             threshold,
-            detected: flagged.is_some(),
-            sql: flagged.map(|group| group.sql.clone()),
-            count: flagged.map(|group| group.count),
-        };
-        let summary = RequestRecord {
-            id: summary_of.id,
-            method: summary_of.method,
-            path: summary_of.path,
-            status: summary_of.status,
-            query_count: logged.count,
-            duration_ms: round_to_micros(summary_of.duration_ms),
-            statements: logged
+        }
+    }
+
+    /// The request as `/_debug/queries` lists it.
+    fn summary(&self) -> RequestRecord {
+        let request = &self.request;
+        RequestRecord {
+            id: request.id.clone(),
+            method: request.method.to_string(),
+            path: request.path.clone(),
+            status: request.status,
+            query_count: self.logged.count,
+            duration_ms: round_to_micros(request.duration_ms),
+            statements: self
+                .logged
                 .groups
                 .iter()
                 .take(SUMMARY_GROUPS)
                 .map(|group| StatementRecord::new(group, SUMMARY_SQL_CHARS))
                 .collect(),
-        };
-        Kept {
-            summary,
-            logged,
-            verdict,
+        }
+    }
+
+    /// The N+1 detector's verdict, as the middleware gave it.
+    fn verdict(&self) -> Verdict {
+        let flagged = StatementGroup::most_repeated(&self.logged.groups, self.threshold);
+        Verdict {
+            threshold: self.threshold,
+            detected: flagged.is_some(),
+            sql: flagged.map(|group| group.sql.clone()),
+            count: flagged.map(|group| group.count),
         }
     }
 }
@@ -155,7 +167,7 @@ impl Kept {
 #[derive(Debug, Clone)]
 pub struct RequestSummary {
     pub id: String,
-    pub method: String,
+    pub method: actix_web::http::Method,
     pub path: String,
     pub status: u16,
     pub duration_ms: f64,
@@ -165,14 +177,14 @@ impl Kept {
     /// The detail's shape, borrowing the stored timeline and texts.
     pub fn detail(&self) -> RequestDetail<'_> {
         let groups = &self.logged.groups;
-        let summary = &self.summary;
+        let request = &self.request;
         RequestDetail {
-            id: &summary.id,
-            method: &summary.method,
-            path: &summary.path,
-            status: summary.status,
-            query_count: summary.query_count,
-            duration_ms: summary.duration_ms,
+            id: &request.id,
+            method: request.method.as_str(),
+            path: &request.path,
+            status: request.status,
+            query_count: self.logged.count,
+            duration_ms: round_to_micros(request.duration_ms),
             statements: groups
                 .iter()
                 .map(|group| StatementRecord::new(group, usize::MAX))
@@ -194,45 +206,74 @@ impl Kept {
                 .collect(),
             kept_statements: self.logged.statements.len(),
             truncated: self.logged.statements.len() < self.logged.count,
-            n_plus_one: &self.verdict,
+            n_plus_one: self.verdict(),
         }
     }
 }
 
 /// The last [`KEEP_REQUESTS`] requests, shared by every worker.
-#[derive(Debug, Default)]
-pub struct RecentRequests(Mutex<VecDeque<Arc<Kept>>>);
+///
+/// A ring of slots, each behind its own lock, filled in turn: a request takes a ticket from
+/// an atomic counter and locks only its slot. One lock around the whole list made every
+/// request on every worker wait for the others to finish remembering theirs.
+#[derive(Debug)]
+pub struct RecentRequests {
+    slots: Vec<Mutex<Option<(u64, Arc<Kept>)>>>,
+    next: AtomicU64,
+}
+
+impl Default for RecentRequests {
+    fn default() -> RecentRequests {
+        RecentRequests {
+            slots: (0..KEEP_REQUESTS).map(|_| Mutex::new(None)).collect(),
+            next: AtomicU64::new(0),
+        }
+    }
+}
 
 impl RecentRequests {
-    /// Remembers one request, forgetting the oldest beyond [`KEEP_REQUESTS`].
+    /// Remembers one request in the place of the oldest.
     pub fn record(&self, kept: Kept) {
-        let kept = Arc::new(kept);
-        let mut recent = self.lock();
-        if recent.len() == KEEP_REQUESTS {
-            recent.pop_back();
-        }
-        recent.push_front(kept);
+        let ticket = self.next.fetch_add(1, Ordering::Relaxed);
+        let slot = &self.slots[(ticket % KEEP_REQUESTS as u64) as usize];
+        let forgotten = lock(slot).replace((ticket, Arc::new(kept)));
+        // The oldest request is freed after the slot is unlocked.
+        drop(forgotten);
+    }
+
+    /// Every remembered request, newest first.
+    fn newest_first(&self) -> Vec<Arc<Kept>> {
+        let mut kept: Vec<(u64, Arc<Kept>)> = self
+            .slots
+            .iter()
+            .filter_map(|slot| lock(slot).clone())
+            .collect();
+        kept.sort_by(|a, b| b.0.cmp(&a.0));
+        kept.into_iter().map(|(_, kept)| kept).collect()
     }
 
     /// The summaries, newest first.
     pub fn snapshot(&self) -> Vec<RequestRecord> {
-        self.lock()
+        self.newest_first()
             .iter()
-            .map(|kept| kept.summary.clone())
+            .map(|kept| kept.summary())
             .collect()
     }
 
     /// One request's record, while it is still remembered.
     pub fn find(&self, id: &str) -> Option<Arc<Kept>> {
-        self.lock()
+        self.slots
             .iter()
-            .find(|kept| kept.summary.id == id)
-            .cloned()
+            .filter_map(|slot| lock(slot).clone())
+            .find(|(_, kept)| kept.request.id == id)
+            .map(|(_, kept)| kept)
     }
+}
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Arc<Kept>>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
+/// A slot's lock. A panic while holding it cannot leave a half-written record (the slot is
+/// replaced whole), so a poisoned lock is still safe to use.
+fn lock<T>(slot: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The last requests, newest first, each with its statements grouped by SQL text.
