@@ -158,7 +158,10 @@ def chart(rows, marks, title):
     unit = 60 if minutes else 1
     x_max = t_end / unit
     plot_w = WIDTH - LEFT - RIGHT
-    x = lambda t: LEFT + plot_w * (t / unit) / x_max  # noqa: E731
+
+    def x(t):
+        return LEFT + plot_w * (t / unit) / x_max
+
     height = TOP + 3 * PANEL + 2 * GAP + 50
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
            'font-family="sans-serif" font-size="12">',
@@ -184,7 +187,10 @@ def chart(rows, marks, title):
         y_top_value = max(r[key] for key, _, _ in series for r in rows) * 1.1 or 1
         step_y = nice_step(y_top_value, 4)
         y_max = step_y * math.ceil(y_top_value / step_y)
-        y = lambda v: bottom - PANEL * v / y_max  # noqa: E731,B023
+
+        def y(value, bottom=bottom, y_max=y_max):
+            return bottom - PANEL * value / y_max
+
         for start, end, colour, name in bands:
             out.append(f'<rect x="{x(start):.1f}" y="{top}" width="{x(end) - x(start):.1f}" '
                        f'height="{PANEL}" fill="{colour}"/>')

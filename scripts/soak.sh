@@ -305,11 +305,11 @@ start_server() {
         echo "soak.sh: something already answers on 127.0.0.1:$PORT (set SOAK_PORT)" >&2
         exit 1
     fi
-    local unset=()
+    local cleared=()
     for name in $(compgen -e); do
-        case $name in MERCADO_*|RUST_LOG) unset+=(-u "$name") ;; esac
+        case $name in MERCADO_*|RUST_LOG) cleared+=(-u "$name") ;; esac
     done
-    (cd "$WORK" && exec env "${unset[@]}" DATABASE_URL="$url" MERCADO_BIND="127.0.0.1:$PORT" \
+    (cd "$WORK" && exec env "${cleared[@]}" DATABASE_URL="$url" MERCADO_BIND="127.0.0.1:$PORT" \
         MERCADO_SEED_DEMO=false "$BIN" serve >"$log" 2>&1) &
     SERVER_PID=$!
     for _ in $(seq 1 100); do
@@ -347,7 +347,7 @@ for backend in $BACKENDS; do
         *) echo "unknown backend $backend" >&2; exit 2 ;;
     esac
 
-    DATABASE_URL=$url "$BIN" seed --customers $CUSTOMERS --orders-per-customer $ORDERS_PER_CUSTOMER \
+    DATABASE_URL=$url "$BIN" seed --customers "$CUSTOMERS" --orders-per-customer "$ORDERS_PER_CUSTOMER" \
         --seed 42 --reset | tail -1
     log="$WORK/$backend.log"
     start_server "$url" "$log"
@@ -375,7 +375,7 @@ for backend in $BACKENDS; do
             wrk -t "$CONNECTIONS" -c "$CONNECTIONS" -d "${INTERVAL}s" --timeout 10s -s "$WORK/mix.lua" \
             "$base/" -- "$window" > "$WORK/window.txt" &
         WRK_PID=$!
-        wait "$WRK_PID"
+        wait "$WRK_PID" || { echo "soak.sh: wrk failed in window $window" >&2; exit 1; }
         WRK_PID=""
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
             echo "soak.sh: mercado serve exited during window $window; the end of its log:" >&2
