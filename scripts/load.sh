@@ -4,19 +4,26 @@
 #   scripts/load.sh [postgresql] [sqlite]      (default: both)
 #
 # For each backend: build the release binary, seed a fresh shop (20,000 customers, 5 orders
-# each on average, seed 42), start `mercado serve` on 127.0.0.1, warm it, then drive four
-# endpoints with wrk at a few concurrency levels and print requests per second, p50 and p99
-# latency, non-2xx answers, and the server's peak RSS. On PostgreSQL it also runs
-# `pgbench -S` (select-only, same client counts) for the database's own ceiling on this
-# machine, and prints Mercado's GET /customers/{id} rate as a fraction of it.
+# each on average, seed 42), start `mercado serve` on 127.0.0.1 in its default configuration
+# (logging at info into a file, /_debug/queries recording and /metrics on), warm it, then
+# drive four endpoints with wrk at a few concurrency levels and print requests per second, p50
+# and p99 latency, non-2xx answers, and the server's peak RSS. On PostgreSQL it also runs
+# pgbench's select-only script (`-S`, same client counts) twice, as simple queries and as
+# prepared statements (`-M prepared`), for the database's own ceiling on this machine, and
+# prints Mercado's GET /customers/{id} rate as a fraction of each. Mercado's Diesel queries
+# are prepared statements, so `-M prepared` is the fair ceiling.
+#
+# Sections (LOAD_SECTIONS, default "table metrics", plus "compare" when LOAD_BASELINE is set):
+#   table    the endpoints and pgbench, as above
+#   metrics  what /metrics costs: GET /customers/{id} at 8 connections with MERCADO_METRICS
+#            false and true, alternating off/on three times; each run and the median difference
+#   compare  LOAD_BASELINE=/path/to/an/older/mercado against this build: GET /customers/{id} at
+#            each of LOAD_CONCURRENCY, alternating baseline/current three times, same database
 #
 # Needs wrk (Debian: apt-get install wrk) and, for PostgreSQL, psql and pgbench.
-# Then it measures what /metrics costs: GET /customers/{id} at 8 connections with
-# MERCADO_METRICS=false and =true, alternating off/on three times, and prints each run and the
-# median difference.
 #
 # Settings: LOAD_SECONDS (per run, default 10), LOAD_CONCURRENCY (default "1 8 32"),
-# LOAD_PORT (default 18080), LOAD_SECTIONS ("table metrics", the default, or either one),
+# LOAD_PORT (default 18080), LOAD_SECTIONS, LOAD_BASELINE,
 # MERCADO_TEST_PG_URL (admin URL, default postgres://postgres@127.0.0.1:5432/postgres).
 # Everything it creates is removed on exit.
 set -euo pipefail
@@ -27,7 +34,8 @@ CONCURRENCY=${LOAD_CONCURRENCY:-"1 8 32"}
 PORT=${LOAD_PORT:-18080}
 PG_ADMIN=${MERCADO_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 BACKENDS=${*:-"postgresql sqlite"}
-SECTIONS=${LOAD_SECTIONS:-"table metrics"}
+SECTIONS=${LOAD_SECTIONS:-"table metrics${LOAD_BASELINE:+ compare}"}
+BASELINE=${LOAD_BASELINE:-}
 CUSTOMERS=20000
 
 command -v wrk >/dev/null || { echo "load.sh needs wrk (Debian: apt-get install wrk)" >&2; exit 1; }
@@ -48,6 +56,7 @@ cleanup() {
 trap cleanup EXIT
 
 pg_url() { echo "${PG_ADMIN%/*}/$1"; }
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 cat > "$WORK/random_customer.lua" <<LUA
 -- GET /customers/{id} with ids spread over the whole seeded shop.
@@ -76,10 +85,21 @@ drive() {
     echo "$rps ${p50:-?} ${p99:-?} ${bad:-0} ${timeouts:-0}"
 }
 
-# Starts `mercado serve` on $1 with MERCADO_METRICS=$2 and waits for it to answer.
+# pgbench's select-only script on database $1 with $2 clients (and any further options);
+# prints its transactions per second.
+pgbench_tps() {
+    local db=$1 clients=$2
+    shift 2
+    pgbench -S -n "$@" -c "$clients" -j $(( clients < 2 ? 1 : 2 )) -T "$SECONDS_PER_RUN" "$(pg_url "$db")" 2>/dev/null \
+        | awk '/^tps/ {print $3; exit}'
+}
+
+# Starts `mercado serve` (the binary $3, default this build) on $1 with MERCADO_METRICS=$2,
+# in the default configuration otherwise, its log into the work directory, and waits for it
+# to answer.
 start_server() {
     DATABASE_URL=$1 MERCADO_BIND=127.0.0.1:$PORT MERCADO_SEED_DEMO=false \
-        MERCADO_DEBUG_ENDPOINTS=false MERCADO_METRICS=$2 RUST_LOG=warn "$BIN" serve &
+        MERCADO_METRICS=$2 "${3:-$BIN}" serve 2>>"$WORK/server.log" &
     SERVER_PID=$!
     for _ in $(seq 1 50); do
         curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break
@@ -109,6 +129,33 @@ for backend in $BACKENDS; do
     DATABASE_URL=$url "$BIN" seed --customers $CUSTOMERS --orders-per-customer 5 --seed 42 --reset | tail -1
     base="http://127.0.0.1:$PORT"
 
+    if [[ " $SECTIONS " == *" compare "* ]]; then
+        [ -x "$BASELINE" ] || { echo "LOAD_BASELINE must name a mercado binary" >&2; exit 2; }
+        echo "| backend | binary | round | connections | GET /customers/{id} req/s |"
+        echo "|---|---|---|---|---|"
+        declare -A compared=()
+        for round in 1 2 3; do
+            for which in baseline current; do
+                binary=$BIN
+                [ "$which" = baseline ] && binary=$BASELINE
+                start_server "$url" true "$binary"
+                wrk -t 2 -c 8 -d 2s -s "$WORK/random_customer.lua" "$base/customers/1" >/dev/null
+                for concurrency in $CONCURRENCY; do
+                    read -r rps _ < <(drive "$concurrency" "$base/customers/1" "$WORK/random_customer.lua")
+                    compared[$which/$concurrency]="${compared[$which/$concurrency]:-} $rps"
+                    echo "| $backend | $which | $round | $concurrency | $rps |"
+                done
+                stop_server
+            done
+        done
+        for concurrency in $CONCURRENCY; do
+            before=$(median "${compared[baseline/$concurrency]}")
+            after=$(median "${compared[current/$concurrency]}")
+            awk -v a="$before" -v b="$after" -v b2="$backend" -v c="$concurrency" \
+                'BEGIN { printf "%s, %s connections: median %s req/s baseline, %s current: %+.1f%%\n", b2, c, a, b, 100 * (b - a) / a }'
+        done
+    fi
+
     if [[ " $SECTIONS " == *" metrics "* ]]; then
         echo "| backend | MERCADO_METRICS | run | GET /customers/{id} req/s at 8 connections |"
         echo "|---|---|---|---|"
@@ -123,7 +170,6 @@ for backend in $BACKENDS; do
                 echo "| $backend | $metrics | $round | $rps |"
             done
         done
-        median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
         off=$(median "${rates[false]}"); on=$(median "${rates[true]}")
         awk -v off="$off" -v on="$on" -v b="$backend" \
             'BEGIN { printf "%s: median %s req/s with metrics off, %s on: %+.1f%%\n", b, off, on, 100 * (on - off) / off }'
@@ -160,15 +206,14 @@ for backend in $BACKENDS; do
         PG_DATABASES+=("$bench_db")
         psql "$PG_ADMIN" -qc "CREATE DATABASE \"$bench_db\"" >/dev/null
         pgbench -q -i -s 10 "$(pg_url "$bench_db")" >/dev/null 2>&1
-        echo "| pgbench -S clients | pgbench tps | mercado GET /customers/{id} req/s | fraction |"
-        echo "|---|---|---|---|"
+        echo "| clients | pgbench -S tps | pgbench -S -M prepared tps | mercado GET /customers/{id} req/s | of -S | of -S -M prepared |"
+        echo "|---|---|---|---|---|---|"
         for concurrency in $CONCURRENCY; do
-            threads=$(( concurrency < 2 ? 1 : 2 ))
-            tps=$(pgbench -S -n -c "$concurrency" -j "$threads" -T "$SECONDS_PER_RUN" "$(pg_url "$bench_db")" 2>/dev/null \
-                | awk '/^tps/ {print $3; exit}')
+            simple=$(pgbench_tps "$bench_db" "$concurrency")
+            prepared=$(pgbench_tps "$bench_db" "$concurrency" -M prepared)
             ours=${single_row_rate[$concurrency]}
-            fraction=$(awk -v a="$ours" -v b="$tps" 'BEGIN { printf "%.0f%%", 100 * a / b }')
-            echo "| $concurrency | $tps | $ours | $fraction |"
+            fractions=$(awk -v a="$ours" -v s="$simple" -v p="$prepared" 'BEGIN { printf "%.0f%% | %.0f%%", 100 * a / s, 100 * a / p }')
+            echo "| $concurrency | $simple | $prepared | $ours | $fractions |"
         done
     fi
 done

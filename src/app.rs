@@ -215,12 +215,14 @@ pub fn run(
             .default_service(web::to(service::unknown_route))
     })
     .workers(workers)
-    // Every handler's database work runs on a worker's blocking pool and first waits for a
-    // pooled connection. More blocking threads in all than connections would only wait there
-    // too, each with its own stack and malloc arena, and make the two cores of a small machine
-    // spend their time switching between threads (actix-server's default is 512 in all,
-    // divided among the workers).
-    .worker_max_blocking_threads(config.pool_size.div_ceil(workers as u32) as usize)
+    // Every handler's database work runs on its worker's blocking pool and first waits for a
+    // pooled connection. More blocking threads per worker than connections would only wait
+    // there too, each with its own stack and malloc arena, and make the two cores of a small
+    // machine spend their time switching between threads (actix-server's default is 512 in
+    // all). Fewer would be worse: a worker whose threads are all busy with slow reports would
+    // hold its other requests back while the pool still has free connections (the soak found
+    // single-row reads waiting seconds on SQLite with the pool split between the workers).
+    .worker_max_blocking_threads(config.pool_size as usize)
     .listen(listener)?
     .run();
     Ok(server)

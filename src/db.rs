@@ -140,9 +140,15 @@ impl DbTarget {
 /// - `foreign_keys = ON`: SQLite does not enforce foreign keys unless asked, per connection;
 /// - `journal_mode = WAL`: readers do not block the writer, nor it them;
 /// - `busy_timeout = 5000`: a writer waits up to 5 s for the lock instead of failing at once;
-/// - `synchronous = NORMAL`: with WAL, durable at every checkpoint and much faster than FULL.
+/// - `synchronous = NORMAL`: with WAL, durable at every checkpoint and much faster than FULL;
+/// - `cache_size = -512`: each connection caches at most 512 KiB of pages (the default is about
+///   2 MB). Every pooled connection keeps its own cache, and a report's sorts and temporary
+///   tables are sized by it too, so with 8 connections running reports the default held well
+///   over 100 MiB. The operating system caches the file for all of them anyway; a smaller
+///   cache measured no slower (docs/BENCHMARKS.md, "Memory on SQLite").
 const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
-                              PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;";
+                              PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; \
+                              PRAGMA cache_size = -512;";
 
 /// Opens one connection and prepares it. Used by the pool and by `mercado migrate`.
 pub fn establish(target: &DbTarget) -> Result<DbConnection, diesel::r2d2::Error> {
