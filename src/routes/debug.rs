@@ -218,9 +218,12 @@ impl Kept {
 /// request on every worker wait for the others to finish remembering theirs.
 #[derive(Debug)]
 pub struct RecentRequests {
-    slots: Vec<Mutex<Option<(u64, Arc<Kept>)>>>,
+    slots: Vec<Mutex<Option<Ticketed>>>,
     next: AtomicU64,
 }
+
+/// A remembered request and its ticket: tickets give the order requests were remembered in.
+type Ticketed = (u64, Arc<Kept>);
 
 impl Default for RecentRequests {
     fn default() -> RecentRequests {
@@ -243,12 +246,12 @@ impl RecentRequests {
 
     /// Every remembered request, newest first.
     fn newest_first(&self) -> Vec<Arc<Kept>> {
-        let mut kept: Vec<(u64, Arc<Kept>)> = self
+        let mut kept: Vec<Ticketed> = self
             .slots
             .iter()
             .filter_map(|slot| lock(slot).clone())
             .collect();
-        kept.sort_by(|a, b| b.0.cmp(&a.0));
+        kept.sort_by_key(|(ticket, _)| std::cmp::Reverse(*ticket));
         kept.into_iter().map(|(_, kept)| kept).collect()
     }
 
