@@ -11,7 +11,8 @@
 //! - [`routes`] and [`app`]: HTTP in (parsed by [`routes::input`]), model call, HTTP out;
 //! - [`error`]: every failure as problem+json, and the one mapping from database errors;
 //! - [`seed`]: generating a shop and loading it in bulk (multi-row INSERT, COPY);
-//! - [`config`], [`commands`]: the environment and the command line.
+//! - [`config`], [`commands`]: the environment and the command line; [`logging`]: where log
+//!   lines go.
 
 pub mod app;
 pub mod commands;
@@ -20,6 +21,7 @@ pub mod dashboard;
 pub mod db;
 pub mod error;
 pub mod explain;
+pub mod logging;
 pub mod metrics;
 pub mod models;
 pub mod openapi;

@@ -72,20 +72,14 @@ enum Method {
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`), as text for people or, with
-/// `MERCADO_LOG_FORMAT=json`, one JSON object per line for a log pipeline.
-///
-/// A request formats its access line and hands it to a background thread, which writes it:
-/// writing to stderr is a system call, and when stderr is a pipe a slow reader would otherwise
-/// hold up every request. Nothing is dropped (`lossy(false)`: when 128,000 lines are waiting,
-/// the next one waits for room), and the returned guard writes what is left when `main` ends.
-/// Colours only on a terminal: escape codes in a log file are noise, and drawing them cost
-/// about a tenth of a `GET /customers/{id}` (docs/BENCHMARKS.md).
-fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+/// `MERCADO_LOG_FORMAT=json`, one JSON object per line for a log pipeline. Lines are written
+/// in batches by a thread of their own ([`mercado::logging`]); the returned flusher writes
+/// what is left when `main` drops it. Colours only on a terminal: escape codes in a log file
+/// are noise, and drawing them showed up in a profile of `GET /customers/{id}`
+/// (docs/BENCHMARKS.md).
+fn init_logging(format: LogFormat) -> std::io::Result<mercado::logging::Flusher> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("mercado-log")
-        .finish(std::io::stderr());
+    let (writer, flusher) = mercado::logging::batched(std::io::stderr())?;
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
@@ -94,7 +88,7 @@ fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuar
         LogFormat::Text => logs.init(),
         LogFormat::Json => logs.json().flatten_event(true).init(),
     }
-    guard
+    Ok(flusher)
 }
 
 fn main() -> ExitCode {
@@ -121,7 +115,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let log_writer = init_logging(config.log_format);
+    let log_writer = match init_logging(config.log_format) {
+        Ok(flusher) => flusher,
+        Err(err) => {
+            eprintln!("mercado: cannot start the log writer: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
 
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => commands::serve(config),
