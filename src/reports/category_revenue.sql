@@ -6,6 +6,14 @@
 -- Paths sort in code-point order on both: SQLite compares text as BINARY, and on PostgreSQL
 -- `categories.name` is COLLATE "C", which the paths built from it inherit. The CASTs make
 -- PostgreSQL's NUMERIC sums 64-bit integers; SQLite accepts them as they are.
+--
+-- `own` is nearly all the work, and it names order_items first with CROSS JOIN for SQLite's
+-- sake: SQLite takes a CROSS JOIN's left table as the outer loop, so it reads the items in one
+-- scan and finds each order and product by its primary key. Left to choose, it walked
+-- products_category_id_idx to have the rows in category order without sorting them, fetched
+-- every item through order_items_product_id_idx, and took three times as long
+-- (docs/BENCHMARKS.md, issue 15). PostgreSQL plans a CROSS JOIN with a WHERE like any inner
+-- join.
 WITH RECURSIVE tree AS (
     SELECT category_id, name, parent_id, CAST(0 AS BIGINT) AS depth, name AS path
       FROM categories
@@ -26,9 +34,11 @@ subtree AS (
 own AS (
     SELECT p.category_id, SUM(oi.quantity * oi.unit_price_cents) AS revenue_cents
       FROM order_items AS oi
-      JOIN orders AS o ON o.order_id = oi.order_id
-      JOIN products AS p ON p.product_id = oi.product_id
-     WHERE o.status <> 'cancelled'
+     CROSS JOIN orders AS o
+     CROSS JOIN products AS p
+     WHERE o.order_id = oi.order_id
+       AND p.product_id = oi.product_id
+       AND o.status <> 'cancelled'
      GROUP BY p.category_id
 ),
 rolled_up AS (

@@ -306,6 +306,28 @@ both_backends! {
         assert_eq!(ranks, vec![(1, shop.customer_id), (1, bob), (3, cy)]);
     }
 
+    /// The report ranks only the customers inside the limit; a tie that the limit cuts through
+    /// must still carry the rank it has among all customers.
+    fn a_tie_cut_by_the_limit_keeps_its_rank(app) {
+        let shop = crate::helpers::Shop::build(app);
+        let bob = app.create_customer("Bob", "Lee", "bob@example.com");
+        let cy = app.create_customer("Cy", "Ng", "cy@example.com");
+        let dee = app.create_customer("Dee", "Ito", "dee@example.com");
+        app.place_order(shop.customer_id, &[(shop.charger, 1)]);
+        app.place_order(bob, &[(shop.cable, 1)]);
+        app.place_order(cy, &[(shop.cable, 1)]);
+
+        let ranks = |limit: i64| -> Vec<(i64, i64)> {
+            report(app, &format!("/reports/top-customers?limit={limit}")).as_array().unwrap().iter()
+                .map(|r| (r["rank"].as_i64().unwrap(), r["customer_id"].as_i64().unwrap()))
+                .collect()
+        };
+
+        assert_eq!(ranks(2), vec![(1, shop.customer_id), (2, bob)]);
+        assert_eq!(ranks(3), vec![(1, shop.customer_id), (2, bob), (2, cy)]);
+        assert_eq!(ranks(4), vec![(1, shop.customer_id), (2, bob), (2, cy), (4, dee)]);
+    }
+
     fn an_empty_shop_has_empty_reports(app) {
         for path in ["/reports/orders-by-last-name", "/reports/top-customers", "/reports/monthly-revenue", "/reports/category-revenue"] {
             assert_eq!(report(app, path), json!([]), "{path}");

@@ -6,17 +6,28 @@
 -- are counted by a recursive CTE with date(..., '+1 month') and formatted with strftime
 -- (placed_at is stored as 'YYYY-MM-DD HH:MM:SS.ffffff' text, which strftime reads).
 --
--- `revenue` reads only the orders of the range, through an index (the second migration),
--- because the range is a condition on placed_at itself, not on strftime(placed_at). The bounds
--- are text, compared as text: from day 01 of the first month up to, not including, "day 32" of
--- the last, which sorts after every real day of it (date(..., '+1 month') would give NULL after
--- 9999-12, a month the API accepts). A missing bound becomes one that every date passes.
--- docs/BENCHMARKS.md has the plans before and after.
+-- Each month is summed on its own, by two subqueries that read only that month's orders
+-- through an index (the second migration): its order count, from the index alone, and its
+-- revenue, from the orders joined to their items. The months are listed already, so nothing is
+-- grouped and nothing sorted. The earlier version grouped the joined rows by month instead:
+-- SQLite has no hash aggregation, so it sorted every item row of the range by month and
+-- counted distinct orders in a second temporary B-tree, about three times the work
+-- (docs/BENCHMARKS.md, issue 15). `revenue` is MATERIALIZED because the outer SELECT reads
+-- revenue_cents twice, and SQLite would otherwise run its subquery twice.
+--
+-- The bounds are text, compared as text: from day 01 of a month up to, not including, "day 32",
+-- which sorts after every real day of it (date(..., '+1 month') would give NULL after 9999-12,
+-- a month the API accepts). A missing bound is MIN or MAX of placed_at, each its own subquery:
+-- SQLite answers a lone MIN or MAX from one end of orders_placed_at_idx, but both in one SELECT
+-- by reading every order, as the earlier version did even when both bounds were given.
+-- COALESCE stops at its first non-NULL argument, so a given bound costs nothing.
 WITH RECURSIVE bounds AS (
-    SELECT COALESCE($1, strftime('%Y-%m', MIN(placed_at))) AS first_month,
-           COALESCE($2, strftime('%Y-%m', MAX(placed_at))) AS last_month
-      FROM orders
-     WHERE status <> 'cancelled'
+    SELECT COALESCE($1, (SELECT strftime('%Y-%m', MIN(placed_at))
+                           FROM orders
+                          WHERE status <> 'cancelled')) AS first_month,
+           COALESCE($2, (SELECT strftime('%Y-%m', MAX(placed_at))
+                           FROM orders
+                          WHERE status <> 'cancelled')) AS last_month
 ),
 months(month) AS (
     SELECT first_month
@@ -27,21 +38,24 @@ months(month) AS (
       FROM months, bounds
      WHERE months.month < bounds.last_month
 ),
-revenue AS (
-    SELECT strftime('%Y-%m', o.placed_at) AS month,
-           COUNT(DISTINCT o.order_id) AS order_count,
-           SUM(oi.quantity * oi.unit_price_cents) AS revenue_cents
-      FROM orders AS o
-      LEFT JOIN order_items AS oi ON oi.order_id = o.order_id
-     WHERE o.status <> 'cancelled'
-       AND o.placed_at >= COALESCE($1, '0000-00') || '-01'
-       AND o.placed_at < COALESCE($2, '9999-99') || '-32'
-     GROUP BY 1
+revenue AS MATERIALIZED (
+    SELECT m.month,
+           (SELECT COUNT(*)
+              FROM orders AS o
+             WHERE o.status <> 'cancelled'
+               AND o.placed_at >= m.month || '-01'
+               AND o.placed_at < m.month || '-32') AS order_count,
+           (SELECT SUM(oi.quantity * oi.unit_price_cents)
+              FROM orders AS o
+              JOIN order_items AS oi ON oi.order_id = o.order_id
+             WHERE o.status <> 'cancelled'
+               AND o.placed_at >= m.month || '-01'
+               AND o.placed_at < m.month || '-32') AS revenue_cents
+      FROM months AS m
 )
-SELECT m.month AS month,
-       COALESCE(r.order_count, 0) AS order_count,
-       COALESCE(r.revenue_cents, 0) AS revenue_cents,
-       SUM(COALESCE(r.revenue_cents, 0)) OVER (ORDER BY m.month) AS running_revenue_cents
-  FROM months AS m
-  LEFT JOIN revenue AS r ON r.month = m.month
- ORDER BY m.month
+SELECT month,
+       order_count,
+       COALESCE(revenue_cents, 0) AS revenue_cents,
+       SUM(COALESCE(revenue_cents, 0)) OVER (ORDER BY month) AS running_revenue_cents
+  FROM revenue
+ ORDER BY month
