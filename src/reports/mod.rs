@@ -71,9 +71,9 @@ pub struct RankedCustomer {
 
 /// `GET /reports/top-customers`: customers ranked by spend, ties sharing a rank.
 ///
-/// Raw because it is a pipeline of named steps (`WITH order_totals ..., per_customer ...`)
+/// Raw because it is a pipeline of named steps (`WITH spend ..., order_counts ..., leaders ...`)
 /// ending in a window function. Diesel 2.3 can write `RANK() OVER (...)`, but not common
-/// table expressions, so the DSL version would nest subqueries three deep; and ranking in Rust
+/// table expressions, so the DSL version would nest subqueries four deep; and ranking in Rust
 /// would move every customer's spend to the application to keep ten rows.
 pub fn top_customers(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<RankedCustomer>> {
     diesel::sql_query(include_str!("top_customers.sql"))
